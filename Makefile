@@ -1,0 +1,66 @@
+# The course's commands. `make lab` and `make test` are all a new user needs (see README.md).
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The stamp is newer than every dependency file once they are installed; editing one reinstalls.
+STAMP := $(VENV)/.installed
+DEPS := pyproject.toml constraints.txt
+LAB_ARGS ?=
+NOTEBOOKS ?= notebooks
+# nbval and the stored outputs render widgets as static figures (see lessonlib/widgets.py).
+export LESSONLIB_STATIC := 1
+export PYTHONHASHSEED := 0
+
+.PHONY: help install lab test lint format unit nbval nb outputs bench clean
+
+help:
+	@echo "make lab     - install (first time) and open the course in JupyterLab"
+	@echo "make test    - install if needed, then lint, unit tests and every notebook under nbval"
+	@echo "make nb NB=04  - run one notebook's nbval check"
+	@echo "make outputs - re-execute every notebook in a fresh kernel and store its outputs"
+	@echo "make bench   - run the performance comparisons in benchmarks/"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(DEPS) | $(BIN)/python
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=$(NOTEBOOKS) $(LAB_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check lessonlib tests benchmarks notebooks
+	$(BIN)/ruff format --check lessonlib tests benchmarks notebooks
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix lessonlib tests benchmarks notebooks
+	$(BIN)/ruff format lessonlib tests benchmarks notebooks
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests --durations=10
+
+nbval: $(STAMP)
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:randomly $(NOTEBOOKS)
+
+nb: $(STAMP)
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env $(NOTEBOOKS)/$(NB)*.ipynb
+
+test: lint unit nbval
+
+outputs: $(STAMP)
+	for nb in $(NOTEBOOKS)/[0-9][0-9]_*.ipynb; do \
+	  echo "executing $$nb"; \
+	  $(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 "$$nb" || exit 1; \
+	done
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) build test-artifacts .pytest_cache .ruff_cache

@@ -1,0 +1,321 @@
+"""Small models and a minimal, reproducible training loop for the course's experiments.
+
+* ``SmallCNN`` (images such as the 8x8 digits) and ``SmallCNN1d`` (single-beat ECG).
+* ``fit`` trains with an optional per-batch augmentation ``augment(x, y, generator) -> (x, y)``;
+  ``y`` may come back as soft targets ``[B, K]`` (Mixup/CutMix), which cross-entropy accepts.
+* ``evaluate`` returns accuracy, mean loss and expected calibration error (ECE).
+* ``repeat_over_seeds`` runs an experiment for several seeds and summarises mean and spread.
+
+Determinism: for a given seed, ``fit`` gives the same model on CPU run after run (weights are
+initialised inside ``seeded(seed)``, shuffling and augmentation draw from a generator made from the
+seed). GPU runs are close but not bit-identical (cuDNN), which is why notebooks round checked numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from lessonlib.utils import check_tensor, make_generator, randperm, seeded
+from lessonlib.utils import device as default_device
+
+__all__ = [
+    "SmallCNN",
+    "SmallCNN1d",
+    "fit",
+    "predict_logits",
+    "evaluate",
+    "EvalResult",
+    "expected_calibration_error",
+    "repeat_over_seeds",
+    "SeedSummary",
+    "make_model",
+]
+
+Augment = Callable[[torch.Tensor, torch.Tensor, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
+
+
+class SmallCNN(nn.Module):
+    """A three-convolution CNN for small images ``[B, C, H, W]`` (H, W >= 4) → logits ``[B, K]``.
+
+    About 25k parameters at ``width=16``; trains on the 8x8 digits in about a second on a CPU core.
+    Spatial information is kept to a 2x2 grid before the classifier, so the network is *not*
+    translation- or rotation-invariant by construction: invariance has to be learned.
+    """
+
+    def __init__(self, in_channels: int = 1, num_classes: int = 10, width: int = 16):
+        super().__init__()
+        for name, v in (("in_channels", in_channels), ("num_classes", num_classes), ("width", width)):
+            if not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be a positive int, got {v!r}")
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, width, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(width, 2 * width, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(2 * width, 4 * width, 3, padding=1),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(2),
+        )
+        self.classifier = nn.Linear(4 * width * 4, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x).flatten(1))
+
+
+class SmallCNN1d(nn.Module):
+    """A small 1-D CNN for signals ``[B, leads, T]`` → logits ``[B, K]`` (global average pooling over time)."""
+
+    def __init__(self, in_channels: int = 1, num_classes: int = 2, width: int = 16, kernel_size: int = 7):
+        super().__init__()
+        for name, v in (("in_channels", in_channels), ("num_classes", num_classes), ("width", width)):
+            if not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be a positive int, got {v!r}")
+        if not isinstance(kernel_size, int) or kernel_size < 1 or kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be a positive odd int, got {kernel_size!r}")
+        pad = kernel_size // 2
+        self.features = nn.Sequential(
+            nn.Conv1d(in_channels, width, kernel_size, padding=pad),
+            nn.BatchNorm1d(width),
+            nn.ReLU(),
+            nn.Conv1d(width, 2 * width, kernel_size, padding=pad),
+            nn.BatchNorm1d(2 * width),
+            nn.ReLU(),
+            nn.MaxPool1d(2),
+            nn.Conv1d(2 * width, 2 * width, kernel_size, padding=pad),
+            nn.BatchNorm1d(2 * width),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool1d(1),
+        )
+        self.classifier = nn.Linear(2 * width, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x).flatten(1))
+
+
+def make_model(kind: str, seed: int, **kwargs) -> nn.Module:
+    """Build ``SmallCNN`` (``kind='cnn2d'``) or ``SmallCNN1d`` (``kind='cnn1d'``) with weights seeded by ``seed``."""
+    classes = {"cnn2d": SmallCNN, "cnn1d": SmallCNN1d}
+    if kind not in classes:
+        raise ValueError(f"kind must be one of {sorted(classes)}, got {kind!r}")
+    with seeded(seed):
+        return classes[kind](**kwargs)
+
+
+def _check_xy(x: torch.Tensor, y: torch.Tensor, xname: str = "x", yname: str = "y") -> None:
+    check_tensor(x, xname, floating=True)
+    check_tensor(y, yname, ndim=1)
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"{xname} has {x.shape[0]} rows but {yname} has {y.shape[0]}; they must match")
+    if y.is_floating_point():
+        raise TypeError(f"{yname} must hold integer class labels, got dtype {y.dtype}")
+
+
+def fit(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    epochs: int = 20,
+    batch_size: int = 64,
+    lr: float = 3e-3,
+    weight_decay: float = 0.0,
+    augment: Augment | None = None,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+) -> nn.Module:
+    """Train ``model`` with AdamW and cross-entropy on ``(x, y)``; returns the same model, trained.
+
+    Args:
+        model: any ``nn.Module`` mapping ``[B, ...]`` to logits ``[B, K]``; moved to ``device``.
+        x: inputs ``[N, ...]``, floating point. Not modified.
+        y: integer labels ``[N]``.
+        epochs, batch_size, lr, weight_decay: the usual; the last batch of an epoch may be smaller.
+        augment: optional ``augment(xb, yb, generator) -> (xb, yb)`` applied to each training batch on
+            ``device``. It may return soft targets ``[B, K]`` (rows summing to 1) instead of labels.
+        seed: seeds the shuffling and the generator handed to ``augment`` (a CPU generator, so
+            results do not depend on the device).
+        device: default ``lessonlib.device()``.
+        progress: show a ``tqdm`` bar over epochs.
+
+    The model is left in eval mode after training (it is about to be evaluated).
+    """
+    _check_xy(x, y)
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    if augment is not None and not callable(augment):
+        raise TypeError(f"augment must be callable (x, y, generator) -> (x, y), got {type(augment).__name__}")
+    dev = torch.device(device) if device is not None else default_device()
+    model.to(dev)
+    xd, yd = x.to(dev), y.to(dev)
+    gen = make_generator(seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    n = x.shape[0]
+    model.train()
+    for _ in tqdm(range(epochs), desc="epochs", disable=not progress, leave=False):
+        order = randperm(n, generator=gen, device=dev)
+        for start in range(0, n, batch_size):
+            idx = order[start : start + batch_size]
+            xb, yb = xd[idx], yd[idx]
+            if augment is not None:
+                xb, yb = augment(xb, yb, gen)
+            loss = F.cross_entropy(model(xb), yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    model.eval()
+    return model
+
+
+@torch.inference_mode()
+def predict_logits(
+    model: nn.Module, x: torch.Tensor, *, batch_size: int = 512, device: torch.device | str | None = None
+) -> torch.Tensor:
+    """Logits ``[N, K]`` for inputs ``[N, ...]``, in eval mode (the model's mode is restored after).
+
+    Returned on the device of ``x``.
+    """
+    check_tensor(x, "x", floating=True)
+    dev = torch.device(device) if device is not None else next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    try:
+        outs = [model(x[i : i + batch_size].to(dev)) for i in range(0, x.shape[0], batch_size)]
+    finally:
+        model.train(was_training)
+    return torch.cat(outs).to(x.device)
+
+
+def expected_calibration_error(probs: torch.Tensor, labels: torch.Tensor, n_bins: int = 15) -> float:
+    """Top-label expected calibration error with ``n_bins`` equal-width confidence bins.
+
+    ECE = Σ_b (|B_b| / N) · |accuracy(B_b) − mean confidence(B_b)|, where sample i falls in bin b when
+    its confidence max_k p_ik lies in ((b−1)/n_bins, b/n_bins]. Empty bins contribute nothing.
+
+    Args:
+        probs: ``[N, K]`` probabilities (rows sum to 1).
+        labels: ``[N]`` integer labels.
+        n_bins: number of bins (>= 1).
+
+    Returns:
+        ECE as a float in [0, 1].
+    """
+    check_tensor(probs, "probs", ndim=2, floating=True, finite=True)
+    check_tensor(labels, "labels", ndim=1)
+    if probs.shape[0] != labels.shape[0]:
+        raise ValueError(f"probs has {probs.shape[0]} rows but labels has {labels.shape[0]}")
+    if probs.shape[0] == 0:
+        raise ValueError("probs is empty; ECE needs at least one sample")
+    if not isinstance(n_bins, int) or n_bins < 1:
+        raise ValueError(f"n_bins must be a positive int, got {n_bins!r}")
+    if bool((probs < 0).any()) or not torch.allclose(
+        probs.sum(1), torch.ones(1, dtype=probs.dtype, device=probs.device), atol=1e-3
+    ):
+        raise ValueError("probs must be non-negative with rows summing to 1 (apply softmax to logits first)")
+    p = probs.detach().to(torch.float64)
+    conf, pred = p.max(1)
+    correct = (pred == labels.to(p.device)).to(torch.float64)
+    # bin b (0-based) holds confidences in (b/n, (b+1)/n]; confidence is always > 0 for a probability row.
+    which = torch.clamp(torch.ceil(conf * n_bins).long() - 1, 0, n_bins - 1)
+    count = torch.zeros(n_bins, dtype=torch.float64, device=p.device).index_add_(0, which, torch.ones_like(conf))
+    sum_conf = torch.zeros_like(count).index_add_(0, which, conf)
+    sum_acc = torch.zeros_like(count).index_add_(0, which, correct)
+    return float((sum_acc - sum_conf).abs().sum() / conf.shape[0])
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """Accuracy (fraction), mean cross-entropy (nats) and ECE of a model on a labelled set."""
+
+    accuracy: float
+    loss: float
+    ece: float
+    probs: torch.Tensor
+
+    def as_dict(self) -> dict[str, float]:
+        return {"accuracy": self.accuracy, "loss": self.loss, "ece": self.ece}
+
+
+def evaluate(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, n_bins: int = 15, batch_size: int = 512
+) -> EvalResult:
+    """Accuracy, mean cross-entropy and ECE of ``model`` on ``(x, y)``; also the probabilities ``[N, K]``."""
+    _check_xy(x, y)
+    logits = predict_logits(model, x, batch_size=batch_size)
+    yl = y.to(logits.device)
+    probs = logits.softmax(1)
+    return EvalResult(
+        accuracy=float((logits.argmax(1) == yl).float().mean()),
+        loss=float(F.cross_entropy(logits, yl)),
+        ece=expected_calibration_error(probs, yl, n_bins=n_bins),
+        probs=probs.cpu(),
+    )
+
+
+@dataclass(frozen=True)
+class SeedSummary:
+    """Per-seed values of each metric, with mean and sample standard deviation."""
+
+    seeds: tuple[int, ...]
+    values: Mapping[str, np.ndarray]
+
+    def mean(self, metric: str) -> float:
+        return float(np.mean(self._get(metric)))
+
+    def std(self, metric: str) -> float:
+        v = self._get(metric)
+        return float(np.std(v, ddof=1)) if v.size > 1 else 0.0
+
+    def _get(self, metric: str) -> np.ndarray:
+        if metric not in self.values:
+            raise KeyError(f"metric {metric!r} not recorded; have {sorted(self.values)}")
+        return self.values[metric]
+
+    def format(self, metric: str, digits: int = 3) -> str:
+        """E.g. ``'0.912 ± 0.010 (n=5)'``: mean ± sample std over seeds."""
+        return f"{self.mean(metric):.{digits}f} ± {self.std(metric):.{digits}f} (n={len(self.seeds)})"
+
+
+def repeat_over_seeds(
+    experiment: Callable[[int], Mapping[str, float] | float],
+    seeds: Sequence[int] | int = 5,
+    *,
+    progress: bool = True,
+    desc: str = "seeds",
+) -> SeedSummary:
+    """Run ``experiment(seed)`` for each seed and collect its metrics.
+
+    Args:
+        experiment: returns a float or a ``{metric: float}`` dict (a float is stored as ``"value"``).
+        seeds: a list of seeds, or an int n meaning seeds ``0..n-1``.
+        progress: show a ``tqdm`` bar.
+    """
+    if isinstance(seeds, int):
+        if seeds < 1:
+            raise ValueError(f"seeds must be a positive count or a list of seeds, got {seeds}")
+        seeds = list(range(seeds))
+    seeds = tuple(int(s) for s in seeds)
+    if not seeds:
+        raise ValueError("seeds is empty; expected at least one seed")
+    rows: list[Mapping[str, float]] = []
+    for s in tqdm(seeds, desc=desc, disable=not progress, leave=False):
+        r = experiment(s)
+        rows.append({"value": float(r)} if isinstance(r, (int, float)) else dict(r))
+    keys = rows[0].keys()
+    for r in rows:
+        if r.keys() != keys:
+            raise ValueError(
+                f"experiment returned different metrics for different seeds: {sorted(r)} vs {sorted(keys)}"
+            )
+    values = {k: np.asarray([float(r[k]) for r in rows]) for k in keys}
+    return SeedSummary(seeds, values)

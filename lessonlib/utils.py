@@ -1,0 +1,240 @@
+"""Small shared utilities: device choice, seeding, random draws from a ``torch.Generator``, validation.
+
+Every other lessonlib module may import this one; it imports no other lessonlib module.
+
+Randomness convention (used across the course)
+----------------------------------------------
+Functions that draw random numbers take ``generator: torch.Generator | None``. ``None`` means torch's
+global generator. Numbers are drawn on the generator's own device and then moved to the device of the
+data, so a CPU generator works for CUDA tensors (and a CUDA generator avoids the copy). numpy's and
+Python's global RNGs are never used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Sequence
+
+import torch
+
+__all__ = [
+    "device",
+    "make_generator",
+    "seeded",
+    "uniform",
+    "normal",
+    "randint",
+    "randperm",
+    "sample_beta",
+    "check_tensor",
+    "check_probability",
+    "check_positive",
+    "check_range",
+]
+
+DEVICE_ENV = "LESSONLIB_DEVICE"
+
+
+def device() -> torch.device:
+    """The device the course runs on: CUDA when available, else CPU.
+
+    Set the environment variable ``LESSONLIB_DEVICE`` (e.g. ``cpu``, ``cuda``, ``cuda:1``) to override.
+
+    Returns:
+        A ``torch.device``.
+
+    Raises:
+        ValueError: if ``LESSONLIB_DEVICE`` names a device that is not usable here.
+    """
+    wanted = os.environ.get(DEVICE_ENV, "").strip()
+    if wanted:
+        try:
+            dev = torch.device(wanted)
+        except RuntimeError as exc:
+            raise ValueError(f"{DEVICE_ENV}={wanted!r} is not a device name; expected e.g. 'cpu' or 'cuda'") from exc
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"{DEVICE_ENV}={wanted!r} but CUDA is not available on this machine")
+        return dev
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def make_generator(seed: int, device: torch.device | str | None = "cpu") -> torch.Generator:
+    """A ``torch.Generator`` seeded with ``seed`` on ``device`` (CPU by default).
+
+    Args:
+        seed: a non-negative integer.
+        device: where the generator lives; keep the default CPU for results that are identical on
+            CPU and GPU runs (draws are moved to the data's device afterwards).
+
+    Returns:
+        A seeded generator; two generators made with the same seed give the same stream.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    g = torch.Generator(device=device if device is not None else "cpu")
+    g.manual_seed(seed)
+    return g
+
+
+@contextlib.contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Context manager: torch's global RNG (CPU and CUDA) seeded with ``seed`` inside, restored after.
+
+    Use it for code that can only draw from the global RNG, such as ``nn.Module`` weight
+    initialisation: ``with seeded(0): model = SmallCNN()``.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+def _gen_device(generator: torch.Generator | None) -> torch.device:
+    return generator.device if generator is not None else torch.device("cpu")
+
+
+def uniform(
+    shape: Sequence[int] | int,
+    *,
+    low: float = 0.0,
+    high: float = 1.0,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """Uniform draws in ``[low, high)`` of ``shape``, from ``generator``, returned on ``device``."""
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    u = torch.rand(shape, generator=generator, device=_gen_device(generator), dtype=torch.float32)
+    u = low + (high - low) * u
+    return u.to(device=device if device is not None else u.device, dtype=dtype)
+
+
+def normal(
+    shape: Sequence[int] | int,
+    *,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """Standard normal draws of ``shape`` from ``generator``, returned on ``device`` in ``dtype``."""
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    gdev = _gen_device(generator)
+    target = torch.device(device) if device is not None else gdev
+    if target == gdev:
+        return torch.randn(shape, generator=generator, device=gdev, dtype=dtype)
+    return torch.randn(shape, generator=generator, device=gdev, dtype=torch.float32).to(target, dtype)
+
+
+def randint(
+    low: int,
+    high: int,
+    shape: Sequence[int] | int,
+    *,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """Integers uniform in ``[low, high)`` of ``shape`` (int64) from ``generator``, on ``device``."""
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    out = torch.randint(low, high, shape, generator=generator, device=_gen_device(generator))
+    return out.to(device) if device is not None else out
+
+
+def randperm(
+    n: int, *, generator: torch.Generator | None = None, device: torch.device | str | None = None
+) -> torch.Tensor:
+    """A random permutation of ``0..n-1`` (int64) from ``generator``, on ``device``."""
+    out = torch.randperm(n, generator=generator, device=_gen_device(generator))
+    return out.to(device) if device is not None else out
+
+
+def sample_beta(
+    alpha: float,
+    beta: float,
+    shape: Sequence[int] | int = (),
+    *,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """Draws from Beta(``alpha``, ``beta``) of ``shape``, reproducible from ``generator``.
+
+    ``torch.distributions.Beta`` cannot take a generator, so we draw one seed from ``generator`` and
+    sample inside a forked global RNG: the result depends only on the generator's state, and torch's
+    global RNG is left exactly as it was.
+    """
+    check_positive(alpha, "alpha")
+    check_positive(beta, "beta")
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=_gen_device(generator)).item())
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        dist = torch.distributions.Beta(
+            torch.tensor(float(alpha), dtype=torch.float64), torch.tensor(float(beta), dtype=torch.float64)
+        )
+        draws = dist.sample(shape)
+    return draws.to(device=device if device is not None else "cpu", dtype=dtype)
+
+
+# ----------------------------------------------------------------------------------------------
+# Validation: every message names the parameter, what came and what was expected.
+# ----------------------------------------------------------------------------------------------
+
+
+def check_tensor(
+    x: object,
+    name: str,
+    *,
+    ndim: int | Sequence[int] | None = None,
+    floating: bool = False,
+    finite: bool = False,
+) -> torch.Tensor:
+    """Validate that ``x`` is a tensor with an allowed number of dimensions (and optionally float/finite).
+
+    Returns ``x`` unchanged so it can be used inline. Raises ``TypeError``/``ValueError`` whose
+    message names ``name``.
+    """
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if x.ndim not in allowed:
+            raise ValueError(
+                f"{name} must have {' or '.join(map(str, allowed))} dimensions, got shape {tuple(x.shape)}"
+            )
+    if floating and not x.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
+    if finite and x.is_floating_point() and not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name} contains NaN or infinite values; expected finite numbers")
+    return x
+
+
+def check_probability(p: object, name: str) -> float:
+    """Validate a probability in [0, 1]; returns it as float."""
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= float(p) <= 1.0:
+        raise ValueError(f"{name} must be a probability in [0, 1], got {p!r}")
+    return float(p)
+
+
+def check_positive(v: object, name: str) -> float:
+    """Validate a finite number > 0; returns it as float."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0.0 < float(v) < float("inf")):
+        raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
+    return float(v)
+
+
+def check_range(r: object, name: str, *, low: float | None = None) -> tuple[float, float]:
+    """Validate a ``(min, max)`` pair with ``min <= max`` (and ``min >= low`` if given); a single
+    number ``v`` is read as ``(v, v)``. Returns a tuple of floats."""
+    if isinstance(r, (int, float)) and not isinstance(r, bool):
+        r = (r, r)
+    if not isinstance(r, (tuple, list)) or len(r) != 2:
+        raise ValueError(f"{name} must be a number or a (min, max) pair, got {r!r}")
+    lo, hi = (float(v) for v in r)
+    if lo > hi:
+        raise ValueError(f"{name} must have min <= max, got {r!r}")
+    if low is not None and lo < low:
+        raise ValueError(f"{name} must be >= {low}, got {r!r}")
+    return lo, hi
