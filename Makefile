@@ -7,12 +7,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEPS := pyproject.toml constraints.txt
 LAB_ARGS ?=
+# Jupyter refuses to start as root unless told; containers and CI machines often run as root.
+ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 NOTEBOOKS ?= notebooks
-# nbval and the stored outputs render widgets as static figures (see lessonlib/widgets.py).
-export LESSONLIB_STATIC := 1
+# nbval and the stored outputs render widgets as static figures (see lessonlib/widgets.py);
+# `make lab` must not, so this is set per command rather than exported.
+STATIC := LESSONLIB_STATIC=1
 export PYTHONHASHSEED := 0
 
-.PHONY: help install lab test lint format unit nbval nb outputs bench clean
+.PHONY: help install lab test lint format unit nbval nb outputs bench figures clean
 
 help:
 	@echo "make lab     - install (first time) and open the course in JupyterLab"
@@ -32,7 +35,7 @@ $(STAMP): $(DEPS) | $(BIN)/python
 install: $(STAMP)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=$(NOTEBOOKS) $(LAB_ARGS)
+	$(BIN)/jupyter lab --notebook-dir=$(NOTEBOOKS) $(ROOT_FLAG) $(LAB_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check lessonlib tests benchmarks notebooks
@@ -46,21 +49,24 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest tests --durations=10
 
 nbval: $(STAMP)
-	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:randomly $(NOTEBOOKS)
+	$(STATIC) $(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:randomly --durations=10 $(NOTEBOOKS)
 
 nb: $(STAMP)
-	$(BIN)/python -m pytest --nbval-lax --nbval-current-env $(NOTEBOOKS)/$(NB)*.ipynb
+	$(STATIC) $(BIN)/python -m pytest --nbval-lax --nbval-current-env $(NOTEBOOKS)/$(NB)*.ipynb
 
 test: lint unit nbval
 
 outputs: $(STAMP)
 	for nb in $(NOTEBOOKS)/[0-9][0-9]_*.ipynb; do \
 	  echo "executing $$nb"; \
-	  $(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 "$$nb" || exit 1; \
+	  $(STATIC) $(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 "$$nb" || exit 1; \
 	done
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+figures: $(STAMP)
+	$(BIN)/python tools/export_figures.py
 
 clean:
 	rm -rf $(VENV) build test-artifacts .pytest_cache .ruff_cache
