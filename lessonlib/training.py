@@ -13,6 +13,7 @@ seed). GPU runs are close but not bit-identical (cuDNN), which is why notebooks 
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from lessonlib.utils import check_tensor, make_generator, randperm, seeded
+from lessonlib.utils import check_tensor, make_generator, randperm, seeded, uniform
 from lessonlib.utils import device as default_device
 
 __all__ = [
@@ -36,6 +37,13 @@ __all__ = [
     "repeat_over_seeds",
     "SeedSummary",
     "make_model",
+    "stratified_subset",
+    "random_apply",
+    "sometimes",
+    "per_class_accuracy",
+    "prediction_consistency",
+    "LearningCurve",
+    "learning_curve",
 ]
 
 Augment = Callable[[torch.Tensor, torch.Tensor, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
@@ -131,6 +139,8 @@ def fit(
     seed: int = 0,
     device: torch.device | str | None = None,
     progress: bool = True,
+    steps: int | None = None,
+    schedule: str = "constant",
 ) -> nn.Module:
     """Train ``model`` with AdamW and cross-entropy on ``(x, y)``; returns the same model, trained.
 
@@ -144,15 +154,26 @@ def fit(
         seed: seeds the shuffling and the generator handed to ``augment`` (a CPU generator, so
             results do not depend on the device).
         device: default ``lessonlib.device()``.
-        progress: show a ``tqdm`` bar over epochs.
+        progress: show a ``tqdm`` bar over epochs (over steps when ``steps`` is given).
+        steps: when given, train for exactly this many optimiser steps instead of ``epochs`` epochs
+            (reshuffling at every pass through the data). Fairer when comparing training-set sizes:
+            every size gets the same number of gradient updates.
+        schedule: ``"constant"`` (default) or ``"cosine"`` (learning rate decays from ``lr`` to 0 over
+            the run, which makes the final model much less dependent on the last few noisy batches).
 
     The model is left in eval mode after training (it is about to be evaluated).
     """
     _check_xy(x, y)
-    if not isinstance(epochs, int) or epochs < 1:
+    if x.shape[0] == 0:
+        raise ValueError("x is empty; fit needs at least one training example")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")
-    if not isinstance(batch_size, int) or batch_size < 1:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
+        raise ValueError(f"steps must be a positive int or None, got {steps!r}")
+    if schedule not in ("constant", "cosine"):
+        raise ValueError(f"schedule must be 'constant' or 'cosine', got {schedule!r}")
     if augment is not None and not callable(augment):
         raise TypeError(f"augment must be callable (x, y, generator) -> (x, y), got {type(augment).__name__}")
     dev = torch.device(device) if device is not None else default_device()
@@ -161,10 +182,22 @@ def fit(
     gen = make_generator(seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     n = x.shape[0]
+    per_epoch = -(-n // batch_size)
+    total = steps if steps is not None else epochs * per_epoch
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total) if schedule == "cosine" else None
     model.train()
-    for _ in tqdm(range(epochs), desc="epochs", disable=not progress, leave=False):
+    bar = tqdm(
+        total=total if steps is not None else epochs,
+        desc="steps" if steps is not None else "epochs",
+        disable=not progress,
+        leave=False,
+    )
+    done = 0
+    while done < total:
         order = randperm(n, generator=gen, device=dev)
         for start in range(0, n, batch_size):
+            if done >= total:
+                break
             idx = order[start : start + batch_size]
             xb, yb = xd[idx], yd[idx]
             if augment is not None:
@@ -173,6 +206,14 @@ def fit(
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if sched is not None:
+                sched.step()
+            done += 1
+            if steps is not None:
+                bar.update(1)
+        if steps is None:
+            bar.update(1)
+    bar.close()
     model.eval()
     return model
 
@@ -319,3 +360,235 @@ def repeat_over_seeds(
             )
     values = {k: np.asarray([float(r[k]) for r in rows]) for k in keys}
     return SeedSummary(seeds, values)
+
+
+# ----------------------------------------------------------------------------------------------
+# Experiment helpers: class-balanced subsets, augmentation adapters, per-class accuracy,
+# prediction consistency and learning curves.
+# ----------------------------------------------------------------------------------------------
+
+
+def stratified_subset(y: torch.Tensor, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Indices ``[n]`` (int64, on ``y``'s device) of a class-balanced random subset of labels ``y`` ``[N]``.
+
+    Each of the K classes present gets ``n // K`` examples; the ``n % K`` left over go to distinct
+    classes drawn at random. Within a class the examples are drawn without replacement. Guarantees:
+    no index repeats; per-class counts differ by at most one; same generator state → same subset.
+
+    Raises:
+        ValueError: if ``n`` is not in ``[K, N]`` or a class has fewer than its share of examples.
+    """
+    check_tensor(y, "y", ndim=1)
+    if y.is_floating_point():
+        raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
+    classes = torch.unique(y.cpu())
+    k = int(classes.numel())
+    if isinstance(n, bool) or not isinstance(n, int) or not k <= n <= y.shape[0]:
+        raise ValueError(f"n must be an int between the number of classes ({k}) and len(y) ({y.shape[0]}), got {n!r}")
+    extra = set(randperm(k, generator=generator)[: n % k].tolist())
+    yc = y.cpu()
+    picked = []
+    for i, c in enumerate(classes.tolist()):  # a loop over classes, not samples
+        members = torch.nonzero(yc == c).flatten()
+        share = n // k + (1 if i in extra else 0)
+        if members.numel() < share:
+            raise ValueError(f"class {c} has {members.numel()} examples but needs {share} for n={n}")
+        picked.append(members[randperm(members.numel(), generator=generator)[:share]])
+    idx = torch.cat(picked)
+    return idx[randperm(idx.numel(), generator=generator)].to(y.device)
+
+
+def random_apply(transform: Callable[[torch.Tensor], torch.Tensor], p: float = 0.5) -> Augment:
+    """An ``augment(x, y, generator) -> (x, y)`` for ``fit``: ``transform`` applied with probability ``p``.
+
+    ``transform`` maps a batch ``[B, ...]`` to a batch of the same shape (e.g. a 180° rotation,
+    ``lambda x: torch.rot90(x, 2, (-2, -1))``). One Bernoulli(p) draw per sample from the generator;
+    labels pass through unchanged — which is exactly the bet a label-preserving augmentation makes.
+    """
+    if not callable(transform):
+        raise TypeError(f"transform must be callable batch -> batch, got {type(transform).__name__}")
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
+
+    def augment(x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None = None):
+        out = transform(x)
+        if out.shape != x.shape:
+            raise ValueError(f"transform changed the batch shape from {tuple(x.shape)} to {tuple(out.shape)}")
+        mask = uniform(x.shape[0], generator=generator, device=x.device) < p
+        return torch.where(mask.view(-1, *([1] * (x.ndim - 1))), out, x), y
+
+    return augment
+
+
+def sometimes(augment: Augment, p: float = 0.5) -> Augment:
+    """Wrap an ``augment(x, y, generator) -> (x, y)`` so each sample is augmented with probability ``p``.
+
+    The wrapped augmentation runs on the whole batch (vectorised); one Bernoulli(p) draw per sample
+    then picks the augmented or the original image. Keeping a share of clean images keeps the training
+    distribution close to the (clean) test distribution, which matters for small models on small
+    images. ``augment`` must return labels unchanged (label-preserving); soft targets are rejected.
+    """
+    if not callable(augment):
+        raise TypeError(f"augment must be callable (x, y, generator) -> (x, y), got {type(augment).__name__}")
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
+
+    def wrapped(x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None = None):
+        xa, ya = augment(x, y, generator)
+        if xa.shape != x.shape:
+            raise ValueError(f"augment changed the batch shape from {tuple(x.shape)} to {tuple(xa.shape)}")
+        if ya.shape != y.shape or not torch.equal(ya, y):
+            raise ValueError("augment changed the labels; sometimes() only wraps label-preserving augmentations")
+        mask = uniform(x.shape[0], generator=generator, device=x.device) < p
+        return torch.where(mask.view(-1, *([1] * (x.ndim - 1))), xa, x), y
+
+    return wrapped
+
+
+def per_class_accuracy(pred: torch.Tensor, y: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Accuracy of each class, float64 ``[num_classes]`` (NaN for a class absent from ``y``).
+
+    Args:
+        pred: predicted labels ``[N]`` (integers) or logits/probabilities ``[N, K]`` (argmax is taken).
+        y: true labels ``[N]``.
+        num_classes: K.
+    """
+    check_tensor(pred, "pred", ndim=(1, 2))
+    check_tensor(y, "y", ndim=1)
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+    p = pred.argmax(1) if pred.ndim == 2 else pred
+    if p.shape[0] != y.shape[0]:
+        raise ValueError(f"pred has {p.shape[0]} rows but y has {y.shape[0]}; they must match")
+    yc, pc = y.cpu().long(), p.cpu().long()
+    if yc.numel() and (int(yc.min()) < 0 or int(yc.max()) >= num_classes):
+        raise ValueError(f"y must hold labels in 0..{num_classes - 1}, got range {int(yc.min())}..{int(yc.max())}")
+    total = torch.bincount(yc, minlength=num_classes).double()
+    right = torch.bincount(yc[pc == yc], minlength=num_classes).double()
+    return torch.where(total > 0, right / total.clamp_min(1), torch.full_like(total, float("nan")))
+
+
+@torch.inference_mode()
+def prediction_consistency(
+    model: nn.Module,
+    x: torch.Tensor,
+    transform: Callable[..., torch.Tensor],
+    *,
+    generator: torch.Generator | None = None,
+    repeats: int = 1,
+) -> float:
+    """Fraction of inputs whose predicted class is unchanged by ``transform`` (an invariance measure).
+
+    ``transform(x, generator=generator)`` (or ``transform(x)`` when its signature has no ``generator``
+    parameter) must return a batch of the same shape; with ``repeats > 1`` the fraction is averaged
+    over that many random draws. 1.0 means perfectly invariant predictions; it says nothing about
+    whether they are correct.
+    """
+    check_tensor(x, "x", floating=True)
+    if not callable(transform):
+        raise TypeError(f"transform must be callable, got {type(transform).__name__}")
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats must be a positive int, got {repeats!r}")
+    try:
+        takes_generator = "generator" in inspect.signature(transform).parameters
+    except (TypeError, ValueError):  # builtins without a signature
+        takes_generator = False
+    base = predict_logits(model, x).argmax(1)
+    agree = 0.0
+    for _ in range(repeats):
+        xt = transform(x, generator=generator) if takes_generator else transform(x)
+        if xt.shape != x.shape:
+            raise ValueError(f"transform changed the shape from {tuple(x.shape)} to {tuple(xt.shape)}")
+        agree += float((predict_logits(model, xt).argmax(1) == base).double().mean())
+    return agree / repeats
+
+
+@dataclass(frozen=True)
+class LearningCurve:
+    """Test accuracy per (setting, seed, size): ``accuracy[name]`` is ``[n_seeds, n_sizes]``.
+
+    ``models[name]`` keeps the models trained at the largest size (one per seed) when requested.
+    """
+
+    sizes: tuple[int, ...]
+    seeds: tuple[int, ...]
+    accuracy: Mapping[str, np.ndarray]
+    models: Mapping[str, list[nn.Module]]
+
+    def gain(self, name: str, baseline: str) -> np.ndarray:
+        """Per-seed accuracy gain of ``name`` over ``baseline`` (paired by seed), ``[n_seeds, n_sizes]``."""
+        for k in (name, baseline):
+            if k not in self.accuracy:
+                raise KeyError(f"setting {k!r} not in the curve; have {sorted(self.accuracy)}")
+        return self.accuracy[name] - self.accuracy[baseline]
+
+
+def learning_curve(
+    x_train: torch.Tensor,
+    y_train: torch.Tensor,
+    x_test: torch.Tensor,
+    y_test: torch.Tensor,
+    *,
+    sizes: Sequence[int],
+    settings: Mapping[str, Augment | None],
+    seeds: Sequence[int] | int = 5,
+    steps: int = 300,
+    batch_size: int = 32,
+    lr: float = 3e-3,
+    model_kind: str = "cnn2d",
+    model_kwargs: Mapping[str, object] | None = None,
+    keep_models: bool = False,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+) -> LearningCurve:
+    """Test accuracy vs training-set size for several augmentation settings, over several seeds.
+
+    For every seed and size, one class-balanced subset of the training set is drawn (the *same*
+    subset and the same initial weights for every setting, so differences between settings are
+    paired), and each setting trains a fresh model for exactly ``steps`` optimiser steps with a
+    cosine learning-rate schedule (equal compute for every size). Cost: ``len(seeds) · len(sizes) ·
+    len(settings)`` fits.
+
+    Args:
+        x_train, y_train: the pool to draw subsets from, ``[N, ...]`` and ``[N]``.
+        x_test, y_test: the fixed evaluation set.
+        sizes: total training-set sizes, increasing.
+        settings: ``{name: augment or None}``.
+        seeds: a list of seeds or a count n (seeds 0..n-1).
+        keep_models: keep the models trained at the largest size, for later analysis.
+    """
+    _check_xy(x_train, y_train, "x_train", "y_train")
+    _check_xy(x_test, y_test, "x_test", "y_test")
+    sizes = tuple(int(s) for s in sizes)
+    if not sizes or list(sizes) != sorted(set(sizes)):
+        raise ValueError(f"sizes must be a non-empty strictly increasing sequence, got {sizes!r}")
+    if not settings:
+        raise ValueError("settings is empty; expected e.g. {'none': None, 'affine': affine_augment()}")
+    seeds = tuple(range(seeds)) if isinstance(seeds, int) else tuple(int(s) for s in seeds)
+    if not seeds:
+        raise ValueError("seeds is empty; expected at least one seed")
+    acc = {name: np.zeros((len(seeds), len(sizes))) for name in settings}
+    models: dict[str, list[nn.Module]] = {name: [] for name in settings} if keep_models else {}
+    runs = [(i, s, j, n) for i, s in enumerate(seeds) for j, n in enumerate(sizes)]
+    for i, seed, j, n in tqdm(runs, desc="learning curve", disable=not progress, leave=False):
+        idx = stratified_subset(y_train, n, generator=make_generator(seed))
+        xs, ys = x_train[idx.to(x_train.device)], y_train[idx.to(y_train.device)]
+        for name, aug in settings.items():
+            model = make_model(model_kind, seed, **dict(model_kwargs or {}))
+            fit(
+                model,
+                xs,
+                ys,
+                steps=steps,
+                batch_size=batch_size,
+                lr=lr,
+                augment=aug,
+                seed=seed,
+                schedule="cosine",
+                device=device,
+                progress=False,
+            )
+            acc[name][i, j] = evaluate(model, x_test, y_test).accuracy
+            if keep_models and j == len(sizes) - 1:
+                models[name].append(model)
+    return LearningCurve(sizes, seeds, acc, models)

@@ -1,0 +1,294 @@
+"""Tests for lessonlib.training: models, fit determinism, evaluate/ECE, seed repeats and experiment helpers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lessonlib import training
+from lessonlib.exercises import nb01
+from lessonlib.geometric import affine_augment, random_affine
+from lessonlib.utils import make_generator
+
+
+def _toy(n: int = 60, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    g = make_generator(seed)
+    y = torch.arange(n) % 3
+    x = torch.rand(n, 1, 8, 8, generator=g) * 0.3
+    x[:, :, :, :3] += (y == 0).float().view(-1, 1, 1, 1)  # a learnable bright band per class
+    x[:, :, :, 5:] += (y == 1).float().view(-1, 1, 1, 1)
+    return x, y
+
+
+# ---------------------------------------------------------------- models
+
+
+def test_model_shapes_and_seeded_init():
+    m = training.make_model("cnn2d", 0, num_classes=10, width=8)
+    assert m(torch.zeros(5, 1, 8, 8)).shape == (5, 10)
+    same = training.make_model("cnn2d", 0, num_classes=10, width=8)
+    other = training.make_model("cnn2d", 1, num_classes=10, width=8)
+    assert all(torch.equal(a, b) for a, b in zip(m.state_dict().values(), same.state_dict().values(), strict=True))
+    assert not torch.equal(m.classifier.weight, other.classifier.weight)
+    m1 = training.make_model("cnn1d", 0, in_channels=12, num_classes=4)
+    assert m1(torch.zeros(3, 12, 96)).shape == (3, 4)
+    with pytest.raises(ValueError, match="kind must be"):
+        training.make_model("mlp", 0)
+    with pytest.raises(ValueError, match="kernel_size"):
+        training.SmallCNN1d(kernel_size=4)
+
+
+# ---------------------------------------------------------------- fit
+
+
+def test_fit_is_deterministic_for_a_seed_and_learns():
+    x, y = _toy()
+    x0 = x.clone()
+
+    def run(seed: int) -> torch.nn.Module:
+        m = training.make_model("cnn2d", seed, num_classes=3, width=4)
+        return training.fit(m, x, y, epochs=15, batch_size=16, seed=seed, device="cpu", progress=False)
+
+    a, b, c = run(0), run(0), run(1)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+    assert not torch.equal(a.classifier.weight, c.classifier.weight)
+    assert torch.equal(x, x0), "fit must not modify its inputs"
+    assert not a.training
+    assert training.evaluate(a, x, y).accuracy > 0.9
+
+
+def test_fit_steps_counts_optimiser_steps_and_calls_augment_per_batch():
+    x, y = _toy(50)
+    calls = []
+
+    def aug(xb, yb, gen):
+        calls.append(xb.shape[0])
+        assert isinstance(gen, torch.Generator)
+        return xb, yb
+
+    m = training.make_model("cnn2d", 0, num_classes=3, width=4)
+    training.fit(m, x, y, steps=7, batch_size=16, augment=aug, device="cpu", progress=False, schedule="cosine")
+    assert len(calls) == 7
+    assert calls[:4] == [16, 16, 16, 2]  # a pass over 50 rows, then reshuffled
+
+
+def test_fit_default_path_unchanged_by_new_options():
+    """epochs=E without steps/schedule must equal steps=E*ceil(n/b) with a constant schedule."""
+    x, y = _toy(40)
+    a = training.fit(training.make_model("cnn2d", 0, num_classes=3, width=4), x, y, epochs=3, batch_size=16,
+                     device="cpu", progress=False)  # fmt: skip
+    b = training.fit(training.make_model("cnn2d", 0, num_classes=3, width=4), x, y, steps=9, batch_size=16,
+                     device="cpu", progress=False)  # fmt: skip
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"epochs": 0}, "epochs must be"),
+        ({"batch_size": True}, "batch_size must be"),
+        ({"steps": 0}, "steps must be"),
+        ({"schedule": "linear"}, "schedule must be"),
+        ({"augment": 3}, "augment must be callable"),
+    ],
+)
+def test_fit_bad_arguments(kwargs, match):
+    x, y = _toy(10)
+    with pytest.raises((ValueError, TypeError), match=match):
+        training.fit(training.make_model("cnn2d", 0, num_classes=3, width=4), x, y, progress=False, **kwargs)
+
+
+def test_fit_bad_data():
+    m = training.make_model("cnn2d", 0, num_classes=3, width=4)
+    x, y = _toy(10)
+    with pytest.raises(ValueError, match="rows"):
+        training.fit(m, x, y[:5], progress=False)
+    with pytest.raises(TypeError, match="integer class labels"):
+        training.fit(m, x, y.float(), progress=False)
+    with pytest.raises(ValueError, match="empty"):
+        training.fit(m, x[:0], y[:0], progress=False)
+
+
+# ---------------------------------------------------------------- ECE and evaluate
+
+
+def test_ece_hand_computed_case():
+    # confidences 0.85, 0.75, 0.65, 0.55 (away from bin edges); predictions right, wrong, right, wrong
+    probs = torch.tensor([[0.85, 0.15], [0.75, 0.25], [0.35, 0.65], [0.45, 0.55]], dtype=torch.float64)
+    labels = torch.tensor([0, 1, 1, 0])
+    # 2 bins: all four in (0.5, 1]: |accuracy 2/4 - mean confidence 0.7| = 0.2
+    assert training.expected_calibration_error(probs, labels, n_bins=2) == pytest.approx(0.2)
+    # 10 bins: one sample per bin, each contributes |correct - confidence| / 4
+    expected = (abs(1 - 0.85) + abs(0 - 0.75) + abs(1 - 0.65) + abs(0 - 0.55)) / 4
+    assert training.expected_calibration_error(probs, labels, n_bins=10) == pytest.approx(expected)
+    # 1 bin equals 2 bins here; with 4 bins the right edge is inclusive: 0.75 joins 0.55, 0.65 in (0.5, 0.75]
+    assert training.expected_calibration_error(probs, labels, n_bins=1) == pytest.approx(0.2)
+    four = (3 / 4) * abs(1 / 3 - (0.55 + 0.65 + 0.75) / 3) + (1 / 4) * abs(1 - 0.85)
+    assert training.expected_calibration_error(probs, labels, n_bins=4) == pytest.approx(four)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 60), k=st.integers(2, 6), bins=st.integers(1, 20))
+def test_ece_properties(seed, n, k, bins):
+    g = make_generator(seed)
+    probs = torch.softmax(3 * torch.randn(n, k, generator=g), 1)
+    labels = torch.randint(0, k, (n,), generator=g)
+    ece = training.expected_calibration_error(probs, labels, n_bins=bins)
+    assert 0.0 <= ece <= 1.0
+    # with one bin, ECE is |accuracy - mean confidence|
+    conf, pred = probs.max(1)
+    one = abs(float((pred == labels).float().mean()) - float(conf.mean()))
+    assert training.expected_calibration_error(probs, labels, n_bins=1) == pytest.approx(one, abs=1e-6)
+    # perfectly calibrated one-hot, correct predictions: ECE 0
+    assert training.expected_calibration_error(torch.eye(k)[labels], labels, n_bins=bins) == pytest.approx(0.0)
+
+
+def test_ece_bad_inputs():
+    with pytest.raises(ValueError, match="sum"):
+        training.expected_calibration_error(torch.tensor([[0.7, 0.7]]), torch.tensor([0]))
+    with pytest.raises(ValueError, match="rows"):
+        training.expected_calibration_error(torch.tensor([[0.5, 0.5]]), torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="n_bins"):
+        training.expected_calibration_error(torch.tensor([[0.5, 0.5]]), torch.tensor([0]), n_bins=0)
+
+
+def test_evaluate_fields_and_loss():
+    x, y = _toy(30)
+    m = training.make_model("cnn2d", 0, num_classes=3, width=4)
+    r = training.evaluate(m, x, y)
+    logits = training.predict_logits(m, x)
+    assert r.probs.shape == (30, 3)
+    assert r.accuracy == pytest.approx(float((logits.argmax(1) == y).float().mean()))
+    assert r.loss == pytest.approx(float(torch.nn.functional.cross_entropy(logits, y)), rel=1e-5)
+    assert set(r.as_dict()) == {"accuracy", "loss", "ece"}
+
+
+# ---------------------------------------------------------------- repeats over seeds
+
+
+def test_repeat_over_seeds_mean_and_sample_std():
+    s = training.repeat_over_seeds(lambda seed: {"acc": float(seed), "one": 1.0}, seeds=[1, 2, 3], progress=False)
+    assert s.mean("acc") == pytest.approx(2.0)
+    assert s.std("acc") == pytest.approx(1.0)  # sample std (ddof=1)
+    assert s.std("one") == 0.0
+    assert s.format("acc", 1) == "2.0 ± 1.0 (n=3)"
+    assert training.repeat_over_seeds(lambda seed: 2.0, 2, progress=False).mean("value") == 2.0
+    with pytest.raises(KeyError, match="not recorded"):
+        s.mean("loss")
+    with pytest.raises(ValueError, match="different metrics"):
+        training.repeat_over_seeds(lambda seed: {"a": 1.0} if seed else {"b": 1.0}, 2, progress=False)
+
+
+# ---------------------------------------------------------------- experiment helpers
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 1000), n=st.integers(3, 30))
+def test_stratified_subset_properties(seed, n):
+    y = torch.arange(33) % 3
+    idx = training.stratified_subset(y, n, generator=make_generator(seed))
+    assert idx.shape == (n,) and idx.unique().numel() == n
+    counts = torch.bincount(y[idx], minlength=3)
+    assert int(counts.max() - counts.min()) <= 1
+    assert torch.equal(idx, training.stratified_subset(y, n, generator=make_generator(seed)))
+
+
+def test_stratified_subset_bad_inputs():
+    y = torch.arange(20) % 4
+    with pytest.raises(ValueError, match="between the number of classes"):
+        training.stratified_subset(y, 3)
+    with pytest.raises(TypeError, match="integer class labels"):
+        training.stratified_subset(y.float(), 8)
+
+
+def test_random_apply_and_sometimes_share_and_labels():
+    x = torch.rand(4000, 1, 8, 8, generator=make_generator(0))
+    y = torch.arange(4000) % 10
+    for aug in (
+        training.random_apply(lambda b: b.flip(-1), p=0.3),
+        training.sometimes(affine_augment(degrees=10), p=0.3),
+    ):
+        xo, yo = aug(x, y, make_generator(1))
+        changed = float(((xo - x).abs().flatten(1).amax(1) > 0).float().mean())
+        assert abs(changed - 0.3) < 0.03
+        assert torch.equal(yo, y)
+        xo2, _ = aug(x, y, make_generator(1))
+        assert torch.equal(xo, xo2)
+    with pytest.raises(ValueError, match="p must be"):
+        training.sometimes(affine_augment(), p=1.5)
+    with pytest.raises(ValueError, match="changed the labels"):
+        training.sometimes(lambda a, b, g: (a, b.flip(0)))(x[:4], y[:4], make_generator(0))
+
+
+def test_per_class_accuracy():
+    y = torch.tensor([0, 0, 1, 1, 2])
+    pred = torch.tensor([0, 1, 1, 1, 0])
+    acc = training.per_class_accuracy(pred, y, 4)
+    np.testing.assert_allclose(acc[:3].numpy(), [0.5, 1.0, 0.0])
+    assert torch.isnan(acc[3])
+    assert torch.equal(training.per_class_accuracy(torch.eye(3)[pred.clamp_max(2)], y, 4)[:3], acc[:3])
+    with pytest.raises(ValueError, match="labels in 0..1"):
+        training.per_class_accuracy(pred, y, 2)
+
+
+def test_prediction_consistency_bounds():
+    x, y = _toy(30)
+    m = training.make_model("cnn2d", 0, num_classes=3, width=4)
+    assert training.prediction_consistency(m, x, lambda b: b.clone()) == 1.0
+    c = training.prediction_consistency(
+        m, x, lambda b, generator=None: random_affine(b, degrees=90, generator=generator), generator=make_generator(0)
+    )
+    assert 0.0 <= c <= 1.0
+    with pytest.raises(ValueError, match="changed the shape"):
+        training.prediction_consistency(m, x, lambda b: b[:, :, :4])
+
+    def broken(b, generator=None):
+        raise TypeError("a bug inside the transform")
+
+    with pytest.raises(TypeError, match="a bug inside"):  # not swallowed by the generator detection
+        training.prediction_consistency(m, x, broken)
+    # repeats average independent draws from the one generator: reproducible given its seed
+    rot = lambda b, generator=None: random_affine(b, degrees=45, generator=generator)  # noqa: E731
+    c1 = training.prediction_consistency(m, x, rot, generator=make_generator(3), repeats=3)
+    assert c1 == training.prediction_consistency(m, x, rot, generator=make_generator(3), repeats=3)
+
+
+def test_learning_curve_is_paired_and_reproducible():
+    x, y = _toy(90)
+    kw = dict(sizes=(9, 30), settings={"none": None, "same": None}, seeds=2, steps=5, batch_size=8, progress=False)
+    kw["model_kwargs"] = {"num_classes": 3, "width": 4}
+    a = training.learning_curve(x, y, x, y, device="cpu", keep_models=True, **kw)
+    b = training.learning_curve(x, y, x, y, device="cpu", **kw)
+    assert a.accuracy["none"].shape == (2, 2)
+    np.testing.assert_array_equal(a.accuracy["none"], b.accuracy["none"])
+    np.testing.assert_array_equal(a.gain("same", "none"), 0.0)  # identical settings: paired, zero gain
+    assert len(a.models["none"]) == 2
+    with pytest.raises(ValueError, match="strictly increasing"):
+        training.learning_curve(x, y, x, y, **{**kw, "sizes": (30, 9)})
+
+
+# ---------------------------------------------------------------- exercise checkers for notebook 01
+
+
+def test_nb01_checkers_accept_solutions_and_reject_mistakes():
+    assert nb01.check_digit_label_preserving(
+        {"shift by one pixel", "rotate ±10°", "zoom 0.9-1.1", "faint pixel noise"}
+    ).passed
+    fb = nb01.check_digit_label_preserving({"shift by one pixel", "rotate 180°"})
+    assert fb.passed is False and "6 into a 9" in fb.message
+    assert nb01.check_digit_label_preserving(...).passed is None
+    assert nb01.check_noise_penalty(40.0).passed
+    assert nb01.check_noise_penalty(0.16).passed is False  # σ² without n
+    assert nb01.check_random_apply_augment(training.sometimes(affine_augment(), p=0.5)).passed
+    always = nb01.check_random_apply_augment(affine_augment())
+    assert always.passed is False and "half" in always.message
+
+    def in_place(x, y, g):
+        x.mul_(1.0)
+        x[0] += 1
+        return x, y
+
+    assert "in place" in nb01.check_random_apply_augment(in_place).message
