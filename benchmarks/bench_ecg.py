@@ -1,0 +1,72 @@
+"""ECG augmentation: is ``augment_ecg`` on a batch really vectorised?
+
+Compares, on the same batch, with the same transforms and probabilities:
+
+* ``batch``: ``lessonlib.ecg.augment_ecg(x, fs)`` on the whole ``[B, leads, T]`` batch;
+* ``loop``: the same function applied record by record (``[leads, T]``) in a Python loop;
+* ``floor``: ``x + torch.randn_like(x)`` — one noise draw and one add, the least any additive-noise
+  augmentation must cost;
+* ``unchunked`` (12-lead case only): ``augment_ecg`` with its cache-sized chunking switched off, the
+  measurement behind ``lessonlib.ecg._CHUNK_VALUES`` (one pass per chunk while it is in cache, instead
+  of several passes over a 60 MB batch).
+
+Goals (issue 6): beats ``[256, 1, 96]`` (ECG200-sized): batch at least 15x faster than the loop;
+10-s 12-lead records ``[256, 12, 5000]`` (500 Hz): batch no slower than the loop and within 3x of the
+floor. Timings are interleaved (``time_interleaved``) and reported as ratios, which survive a shared CPU.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from benchmarks._timing import Ratio, ratio, time_interleaved
+from lessonlib import ecg
+from lessonlib.ecg import augment_ecg
+from lessonlib.utils import make_generator
+
+CASES = (
+    ("ecg_beats_256x1x96", (256, 1, 96), 100.0),  # ECG200 beats: 96 samples; fs only sets the artefact Hz
+    ("ecg_12lead_256x12x5000", (256, 12, 5000), 500.0),  # 10 s at 500 Hz
+)
+
+
+def _unchunked(x: torch.Tensor, fs: float, **kwargs) -> torch.Tensor:
+    old = ecg._CHUNK_VALUES
+    ecg._CHUNK_VALUES = 1 << 62  # one chunk: the whole batch
+    try:
+        return augment_ecg(x, fs, **kwargs)
+    finally:
+        ecg._CHUNK_VALUES = old
+
+
+def _fns(x: torch.Tensor, fs: float) -> dict:
+    g_batch, g_loop, g_whole = make_generator(0), make_generator(1), make_generator(3)
+    mains = 50.0 if fs > 100.0 else 20.0  # keep the mains line below Nyquist for the 100 Hz case
+    fns = {
+        "batch": lambda: augment_ecg(x, fs, generator=g_batch, mains_hz=mains),
+        "loop": lambda: torch.stack([augment_ecg(r, fs, generator=g_loop, mains_hz=mains) for r in x]),
+        "floor": lambda: x + torch.randn_like(x),
+    }
+    if x[0].numel() * x.shape[0] > ecg._CHUNK_VALUES:
+        fns["unchunked"] = lambda: _unchunked(x, fs, generator=g_whole, mains_hz=mains)
+    return fns
+
+
+def run(repeats: int = 7) -> list[Ratio]:
+    """Interleaved timings of batch vs loop vs floor for both cases; ratios with goals."""
+    out: list[Ratio] = []
+    for name, shape, fs in CASES:
+        x = torch.randn(shape, generator=make_generator(2))
+        times = time_interleaved(_fns(x, fs), repeats=repeats, inner=3 if shape[-1] < 1000 else 1)
+        if shape[-1] < 1000:
+            out.append(ratio(name, times, "batch", "loop", at_least=15))
+        else:
+            out.append(ratio(name, times, "batch", "loop", at_most=1.0))
+            out.append(ratio(name, times, "batch", "floor", at_most=3.0))
+            out.append(ratio(name, times, "batch", "unchunked", at_most=1.0))
+    return out
+
+
+if __name__ == "__main__":
+    for r in run():
+        print(r)

@@ -1,0 +1,248 @@
+"""Tabular (clinical table) augmentation that respects units, types and constraints.
+
+Three rules the usual lesson code breaks, and this module keeps:
+
+1. **Noise in each feature's own scale.** Features live on very different scales (age in years,
+   cholesterol in mg/dL, a ratio near 4). Noise for feature ``f`` is ``noise_scale · feature_std[f]``,
+   with ``feature_std`` computed on the *training* split (``feature_std(x_train)``), never the test split.
+2. **Types and constraints.** ``spec`` declares each feature ``continuous`` (optionally bounded),
+   ``integer`` (optionally bounded; noise, then rounding), ``binary`` or ``categorical`` (never noised:
+   "sex = 1.03" or "blood group 2.4" is not a patient). Bounds are always respected.
+3. **Missing is not zero.** Feature dropout marks values *missing* — NaN, plus a returned boolean mask —
+   instead of writing 0, which is a real (and for most clinical features impossible) value. Downstream,
+   impute and add missing-indicator features (``sklearn.impute.SimpleImputer(add_indicator=True)``).
+
+Bounds: truncation, not clamping
+--------------------------------
+For a bounded feature the noisy value is drawn from the Gaussian *truncated* to ``[low, high]``
+(inverse-CDF sampling, vectorised, no rejection loop): ``u ~ U(Φ(a), Φ(b))``, ``z = Φ⁻¹(u)`` with
+``a = (low − x)/σ``, ``b = (high − x)/σ``. Clamping instead (``bounds="clamp"``) is simpler but piles
+probability mass exactly on the bound (an atom of "age = 0.0" rows a model can learn as a signature of
+augmentation); truncation keeps the augmented values a continuous distribution inside the bounds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from lessonlib.utils import check_probability, normal, uniform
+
+__all__ = ["FeatureSpec", "KINDS", "feature_std", "augment_tabular", "augment_rows"]
+
+KINDS = ("continuous", "integer", "binary", "categorical")
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """What one feature is: ``kind`` in ``KINDS`` and optional bounds ``low <= value <= high``.
+
+    ``binary`` and ``categorical`` features never receive noise (they may still be dropped to missing).
+    """
+
+    kind: str = "continuous"
+    low: float | None = None
+    high: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
+        for name in ("low", "high"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v != v):
+                raise ValueError(f"{name} must be a number or None, got {v!r}")
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError(f"low must be <= high, got low={self.low}, high={self.high}")
+
+    @property
+    def noisy(self) -> bool:
+        """True when this feature may receive noise."""
+        return self.kind in ("continuous", "integer")
+
+
+def _check_table(x: object, name: str = "x") -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(
+            f"{name} must be a torch.Tensor shaped [n_features] or [n_rows, n_features], got {type(x).__name__}"
+        )
+    if not x.is_floating_point():
+        raise TypeError(
+            f"{name} must be floating point (NaN marks missing values), got dtype {x.dtype}; "
+            "convert with x.double() first"
+        )
+    if x.ndim not in (1, 2) or x.shape[-1] < 1:
+        raise ValueError(f"{name} must be shaped [n_features] or [n_rows, n_features], got {tuple(x.shape)}")
+    if bool(torch.isinf(x).any()):
+        raise ValueError(f"{name} contains infinite values; expected finite numbers (NaN = missing is allowed)")
+    return x
+
+
+def feature_std(x_train: torch.Tensor) -> torch.Tensor:
+    """Per-feature standard deviation of the training rows, ignoring missing (NaN) values.
+
+    Args:
+        x_train: ``[n_rows, n_features]``, ``n_rows >= 2``, floating point (NaN = missing).
+
+    Returns:
+        ``[n_features]`` sample standard deviations (``ddof=1``), same dtype and device; a feature with
+        fewer than two observed values gets 0 (no noise).
+    """
+    _check_table(x_train, "x_train")
+    if x_train.ndim != 2 or x_train.shape[0] < 2:
+        raise ValueError(f"x_train must be [n_rows >= 2, n_features], got shape {tuple(x_train.shape)}")
+    observed = ~torch.isnan(x_train)
+    cnt = observed.sum(0).to(x_train.dtype)
+    mean = torch.nansum(x_train, 0) / cnt.clamp_min(1)
+    dev = torch.where(observed, x_train - mean, torch.zeros_like(x_train))
+    var = dev.square().sum(0) / (cnt - 1).clamp_min(1)
+    return torch.where(cnt >= 2, var.sqrt(), torch.zeros_like(var))
+
+
+def _spec_tensors(spec: Sequence[FeatureSpec] | None, n_features: int, like: torch.Tensor):
+    if spec is None:
+        spec = [FeatureSpec()] * n_features
+    if isinstance(spec, (str, bytes)) or not isinstance(spec, Sequence):
+        raise TypeError(f"spec must be a sequence of FeatureSpec (one per feature) or None, got {type(spec).__name__}")
+    spec = list(spec)
+    if len(spec) != n_features:
+        raise ValueError(f"spec has {len(spec)} entries but x has {n_features} features; give one FeatureSpec each")
+    for i, s in enumerate(spec):
+        if not isinstance(s, FeatureSpec):
+            raise TypeError(f"spec[{i}] must be a FeatureSpec, got {type(s).__name__}")
+    inf = float("inf")
+    noisy = torch.tensor([s.noisy for s in spec], device=like.device)
+    integer = torch.tensor([s.kind == "integer" for s in spec], device=like.device)
+    low = torch.tensor([s.low if s.low is not None else -inf for s in spec], dtype=like.dtype, device=like.device)
+    high = torch.tensor([s.high if s.high is not None else inf for s in spec], dtype=like.dtype, device=like.device)
+    return noisy, integer, low, high
+
+
+def augment_tabular(
+    x: torch.Tensor,
+    *,
+    feature_std: torch.Tensor,
+    noise_scale: float = 0.05,
+    dropout_prob: float = 0.0,
+    spec: Sequence[FeatureSpec] | None = None,
+    bounds: str = "truncate",
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-feature-scaled noise plus feature dropout to *missing*, respecting types and bounds.
+
+    Args:
+        x: ``[n_features]`` or ``[n_rows, n_features]``, floating point, in the features' own units;
+            NaN marks values already missing (they stay missing). Observed values must lie within the
+            spec's bounds (checked).
+        feature_std: ``[n_features]``, non-negative, finite: each feature's standard deviation on the
+            **training** split (``lessonlib.tabular.feature_std(x_train)``).
+        noise_scale: noise standard deviation as a fraction of ``feature_std`` (>= 0). 0.05 moves a
+            value by about 5% of the population spread: small next to between-patient variation.
+        dropout_prob: probability that each observed value becomes missing, in [0, 1].
+        spec: one ``FeatureSpec`` per feature; default: all continuous and unbounded. ``binary`` and
+            ``categorical`` features are never noised; ``integer`` features are noised then rounded to
+            the nearest integer (noise well below one unit mostly rounds back to the original value, so
+            give integers a useful std or leave them alone); bounds are always respected.
+        bounds: ``"truncate"`` (default: truncated-Gaussian noise, no mass on the bound) or
+            ``"clamp"`` (noise then clamp into the bounds); see the module docstring.
+        generator: source of randomness; draws are vectorised over rows and features.
+
+    Returns:
+        ``(x_aug, missing)``: ``x_aug`` a new tensor with the shape, dtype and device of ``x`` (NaN where
+        missing); ``missing`` a bool tensor of the same shape, True where ``x_aug`` is missing (values
+        missing in ``x`` and values dropped now).
+    """
+    _check_table(x)
+    n_features = x.shape[-1]
+    if not isinstance(feature_std, torch.Tensor) or feature_std.shape != (n_features,):
+        got = tuple(feature_std.shape) if isinstance(feature_std, torch.Tensor) else type(feature_std).__name__
+        raise ValueError(f"feature_std must be a tensor shaped [{n_features}] (one std per feature), got {got}")
+    if (
+        not feature_std.is_floating_point()
+        or not bool(torch.isfinite(feature_std).all())
+        or bool((feature_std < 0).any())
+    ):
+        raise ValueError("feature_std must be finite and >= 0 (compute it with feature_std(x_train))")
+    if (
+        isinstance(noise_scale, bool)
+        or not isinstance(noise_scale, (int, float))
+        or not 0 <= noise_scale < float("inf")
+    ):
+        raise ValueError(
+            f"noise_scale must be a finite number >= 0 (a fraction of each feature's std), got {noise_scale!r}"
+        )
+    dropout_prob = check_probability(dropout_prob, "dropout_prob")
+    if bounds not in ("truncate", "clamp"):
+        raise ValueError(f"bounds must be 'truncate' or 'clamp', got {bounds!r}")
+    noisy, integer, low, high = _spec_tensors(spec, n_features, x)
+    observed = ~torch.isnan(x)
+    outside = observed & ((x < low) | (x > high))
+    if bool(outside.any()):
+        f = int(outside.nonzero()[0, -1])
+        raise ValueError(
+            f"x has values outside the spec's bounds for feature {f} "
+            f"([{float(low[f])}, {float(high[f])}]); fix the data or the spec"
+        )
+
+    rows = x.reshape(-1, n_features)
+    sigma = (float(noise_scale) * feature_std.to(device=x.device, dtype=x.dtype)) * noisy.to(x.dtype)  # [F]
+    lo, hi = low.expand_as(rows), high.expand_as(rows)
+    if bounds == "truncate":
+        # inverse-CDF draw of the truncated Gaussian; sigma == 0 means "leave the value alone".
+        safe = torch.where(sigma > 0, sigma, torch.ones_like(sigma))
+        a = torch.special.ndtr(((lo - rows) / safe).nan_to_num(nan=0.0))
+        b = torch.special.ndtr(((hi - rows) / safe).nan_to_num(nan=0.0))
+        u = uniform(rows.shape, generator=generator, device=x.device, dtype=torch.float64).to(x.dtype)
+        p = (a + u * (b - a)).clamp(torch.finfo(x.dtype).tiny, 1 - torch.finfo(x.dtype).eps)
+        noise = torch.special.ndtri(p) * sigma
+        out = torch.minimum(torch.maximum(rows + noise, lo), hi)  # guards against rounding at the bound
+    else:
+        noise = normal(rows.shape, generator=generator, device=x.device, dtype=x.dtype) * sigma
+        out = torch.minimum(torch.maximum(rows + noise, lo), hi)
+    # integer features: round, then step back inside the bounds if rounding left them
+    rounded = torch.round(out)
+    rounded = torch.where(rounded > hi, torch.floor(hi), rounded)
+    rounded = torch.where(rounded < lo, torch.ceil(lo), rounded)
+    out = torch.where(integer & (sigma > 0), rounded, out)
+    out = torch.where(sigma > 0, out, rows)  # untouched features keep their exact value
+
+    drop = uniform(rows.shape, generator=generator, device=x.device, dtype=torch.float32) < dropout_prob
+    missing = torch.isnan(rows) | drop
+    out = out.masked_fill(missing, float("nan"))
+    return out.reshape(x.shape), missing.reshape(x.shape)
+
+
+def augment_rows(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    copies: int,
+    feature_std: torch.Tensor,
+    generator: torch.Generator | None = None,
+    **kwargs,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Training-set expansion: the original rows plus ``copies`` augmented copies of each.
+
+    Args:
+        x: ``[n_rows, n_features]`` training rows.
+        y: ``[n_rows]`` targets (copied unchanged: the augmentation is assumed label-preserving).
+        copies: number of augmented copies per row (>= 0).
+        feature_std, generator, kwargs: passed to ``augment_tabular``.
+
+    Returns:
+        ``(x_big, y_big, missing)`` with ``(copies + 1) · n_rows`` rows; the originals come first.
+    """
+    _check_table(x)
+    if x.ndim != 2:
+        raise ValueError(f"x must be [n_rows, n_features], got shape {tuple(x.shape)}")
+    if not isinstance(y, torch.Tensor) or y.ndim != 1 or y.shape[0] != x.shape[0]:
+        got = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
+        raise ValueError(f"y must be a tensor shaped [{x.shape[0]}] (one target per row), got {got}")
+    if isinstance(copies, bool) or not isinstance(copies, int) or copies < 0:
+        raise ValueError(f"copies must be an int >= 0, got {copies!r}")
+    rep = x.repeat(copies, 1)
+    aug, miss = augment_tabular(rep, feature_std=feature_std, generator=generator, **kwargs)
+    x_big = torch.cat([x, aug])
+    missing = torch.cat([torch.isnan(x), miss])
+    return x_big, y.repeat(copies + 1), missing

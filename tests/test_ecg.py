@@ -1,0 +1,501 @@
+"""Tests for lessonlib.ecg: shapes/dtypes/devices, physics (spectra, SNR, Einthoven), batches, bad input."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lessonlib import ecg
+from lessonlib.data import load_ecg_12lead
+from lessonlib.utils import make_generator
+
+FS = (250.0, 500.0, 1000.0)
+
+
+def _signal(shape, seed=0, dtype=torch.float32):
+    return torch.randn(shape, generator=make_generator(seed), dtype=dtype) * 0.5 + 0.1
+
+
+# every public transform as fn(x, fs, generator) -> tensor of x's shape
+SAME_SHAPE = {
+    "baseline_wander": lambda x, fs, g: ecg.baseline_wander(x, fs, generator=g),
+    "gaussian_noise": lambda x, fs, g: ecg.gaussian_noise(x, generator=g),
+    "powerline_interference": lambda x, fs, g: ecg.powerline_interference(x, fs, generator=g),
+    "amplitude_scale": lambda x, fs, g: ecg.amplitude_scale(x, generator=g),
+    "time_scale": lambda x, fs, g: ecg.time_scale(x, generator=g),
+    "augment_ecg": lambda x, fs, g: ecg.augment_ecg(x, fs, p=1.0, generator=g, stretch=True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SAME_SHAPE))
+@pytest.mark.parametrize("fs", FS)
+@pytest.mark.parametrize("lead_shape", [(), (1,), (12,), (3, 12)])
+@pytest.mark.parametrize("seconds", [0.2, 10.0])
+def test_shape_dtype_preserved_input_untouched(name, fs, lead_shape, seconds):
+    t = int(seconds * fs)
+    x = _signal((*lead_shape, t))
+    before = x.clone()
+    y = SAME_SHAPE[name](x, fs, make_generator(0))
+    assert y.shape == x.shape and y.dtype == x.dtype and y.device == x.device
+    assert torch.equal(x, before), "input was modified in place"
+    assert not torch.equal(y, x), "the transform did nothing at p=1"
+    assert torch.isfinite(y).all()
+
+
+@pytest.mark.parametrize("name", sorted(SAME_SHAPE))
+def test_float64_and_reproducible_with_generator(name):
+    x = _signal((2, 12, 500), dtype=torch.float64)
+    a = SAME_SHAPE[name](x, 500.0, make_generator(3))
+    b = SAME_SHAPE[name](x, 500.0, make_generator(3))
+    c = SAME_SHAPE[name](x, 500.0, make_generator(4))
+    assert a.dtype == torch.float64
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("name", sorted(SAME_SHAPE))
+def test_cuda_device_kept_and_cpu_generator_matches_cpu(name):
+    x = _signal((2, 12, 500))
+    y_gpu = SAME_SHAPE[name](x.cuda(), 500.0, make_generator(0))
+    y_cpu = SAME_SHAPE[name](x, 500.0, make_generator(0))
+    assert y_gpu.device.type == "cuda"
+    torch.testing.assert_close(y_gpu.cpu(), y_cpu, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("fs", FS)
+@pytest.mark.parametrize("leads", ecg.LEAD_MODES)
+def test_wander_power_in_requested_band(fs, leads):
+    n = int(10 * fs)
+    x = torch.zeros(4, 12, n)
+    w = ecg.baseline_wander(x, fs, freq_hz=(0.2, 0.5), amplitude_mv=0.3, leads=leads, generator=make_generator(1))
+    spec = torch.fft.rfft(w, dim=-1).abs().square()
+    f = torch.fft.rfftfreq(n, d=1 / fs)
+    frac_below_1hz = spec[..., f <= 1.0].sum(-1) / spec.sum(-1)
+    assert frac_below_1hz.min() > 0.95
+    peak = f[spec.sum((0, 1)).argmax()]
+    assert 0.1 <= float(peak) <= 0.6, f"peak at {float(peak)} Hz, expected within the 0.2-0.5 Hz band"
+    if leads == "common":
+        assert w.abs().amax(-1).max() <= 0.3 + 1e-5
+
+
+@pytest.mark.parametrize("fs", FS)
+def test_wander_frequency_is_in_hz_not_cycles_per_record(fs):
+    n = int(4 * fs)  # 4-s record, 0.5 Hz -> exactly 2 cycles whatever fs is
+    w = ecg.baseline_wander(torch.zeros(n), fs, freq_hz=0.5, amplitude_mv=1.0, generator=make_generator(0))
+    f = torch.fft.rfftfreq(n, d=1 / fs)
+    assert float(f[torch.fft.rfft(w).abs().argmax()]) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("fs,mains", [(250.0, 50.0), (500.0, 60.0), (1000.0, 50.0)])
+def test_powerline_is_a_line_at_mains(fs, mains):
+    n = int(2 * fs)
+    y = ecg.powerline_interference(torch.zeros(2, 1, n), fs, mains_hz=mains, generator=make_generator(0))
+    spec = torch.fft.rfft(y, dim=-1).abs().square()
+    f = torch.fft.rfftfreq(n, d=1 / fs)
+    near = (f - mains).abs() <= 1.0
+    assert (spec[..., near].sum(-1) / spec.sum(-1)).min() > 0.99
+    assert y.abs().max() <= 0.1 + 1e-6
+
+
+@pytest.mark.parametrize("shape", [(96,), (1, 96), (12, 2500), (8, 1, 96), (4, 12, 5000)])
+@pytest.mark.parametrize("target", [0.0, 12.0, 30.0])
+def test_achieved_snr_within_1db(shape, target):
+    x = _signal(shape, seed=5)
+    y = ecg.gaussian_noise(x, snr_db=target, generator=make_generator(0))
+    got = ecg.snr_db(x, y)
+    assert (got - target).abs().max() < 1.0
+    assert (got - target).abs().max() < 1e-2  # the noise is rescaled to the exact power
+
+
+def test_augment_ecg_noise_snr_matches_request_when_only_noise():
+    x = _signal((16, 12, 1000))
+    y = ecg.augment_ecg(x, 500.0, p=1.0, scale=False, wander=False, powerline=False, snr_db=15.0)
+    assert (ecg.snr_db(x, y) - 15.0).abs().max() < 0.05
+
+
+def test_batch_draws_independent_parameters_per_record():
+    x = torch.zeros(64, 1, 1000)
+    w = ecg.baseline_wander(x, 250.0, generator=make_generator(0))
+    assert torch.unique(w.amax(-1).round(decimals=5)).numel() == 64
+    s = ecg.amplitude_scale(torch.ones(64, 2, 10), generator=make_generator(0))
+    assert torch.unique(s[:, 0, 0]).numel() == 64
+    assert torch.equal(s[:, 0], s[:, 1]), "one scale per record, shared by its leads"
+    xr = _signal((64, 3, 200))
+    y = ecg.augment_ecg(xr, 250.0, p=0.5, generator=make_generator(0))
+    changed = (y != xr).flatten(1).any(1)
+    assert 0 < int(changed.sum()) <= 64
+    # a record identical to the input is possible only when no sub-transform fired (prob 1/16)
+    assert int((~changed).sum()) < 20
+
+
+def test_batch_equals_records_in_distribution_not_in_draws():
+    # the batched call and the per-record call are the same transform: check the scale range empirically
+    g = make_generator(0)
+    s = ecg.amplitude_scale(torch.ones(2000, 1, 4), scale=(0.8, 1.2), generator=g)[:, 0, 0]
+    assert 0.8 <= float(s.min()) and float(s.max()) < 1.2
+    assert abs(float(s.mean()) - 1.0) < 0.02
+
+
+def test_p_zero_is_identity_and_switches_work():
+    x = _signal((4, 12, 500))
+    assert torch.equal(ecg.augment_ecg(x, 500.0, p=0.0, generator=make_generator(0)), x)
+    off = dict(scale=False, wander=False, powerline=False, noise=False, stretch=False)
+    assert torch.equal(ecg.augment_ecg(x, 500.0, p=1.0, **off), x)
+    only_scale = ecg.augment_ecg(x, 500.0, p=1.0, **{**off, "scale": True}, generator=make_generator(0))
+    ratio = only_scale / x
+    assert torch.allclose(ratio, ratio[:, :1, :1].expand_as(ratio), rtol=1e-5)
+
+
+def test_augment_ecg_equals_composition_of_parts_for_scale_and_wander():
+    x = _signal((3, 2, 300))
+    y = ecg.augment_ecg(x, 100.0, p=1.0, powerline=False, noise=False, generator=make_generator(7))
+    # same draws, same order: fire(scale), scale, fire(wander), amp, freq, phase
+    g = make_generator(7)
+    _ = torch.rand((3, 1, 1), generator=g)
+    s = 0.9 + 0.2 * torch.rand((3, 1, 1), generator=g)
+    _ = torch.rand((3, 1, 1), generator=g)
+    amp = 0.05 + 0.25 * torch.rand((3, 1, 1), generator=g)
+    f = 0.05 + 0.45 * torch.rand((3, 1, 1), generator=g)
+    ph = 2 * math.pi * torch.rand((3, 1, 1), generator=g)
+    t = torch.arange(300) / 100.0
+    expected = x * s + amp * torch.sin(2 * math.pi * f * t + ph)
+    torch.testing.assert_close(y, expected, atol=1e-5, rtol=1e-5)
+
+
+def test_chunked_and_unchunked_agree(monkeypatch):
+    x = _signal((10, 3, 400))
+    a = ecg.augment_ecg(x, 500.0, p=1.0, noise=False, generator=make_generator(0))
+    monkeypatch.setattr(ecg, "_CHUNK_VALUES", 1200)  # one record per chunk
+    b = ecg.augment_ecg(x, 500.0, p=1.0, noise=False, generator=make_generator(0))
+    torch.testing.assert_close(a, b)
+
+
+def test_einthoven_common_breaks_electrodes_keeps():
+    rec = load_ecg_12lead()
+    x = rec.signal
+    assert rec.leads == ecg.STANDARD_LEADS
+    assert ecg.einthoven_residual(x).abs().max() < 0.01  # the file itself obeys I + III = II
+    kw = dict(p=1.0, noise=False, scale=False, generator=make_generator(0))
+    common = ecg.augment_ecg(x, rec.fs, leads="common", **kw)
+    electrodes = ecg.augment_ecg(x, rec.fs, leads="electrodes", **kw)
+    res_c = ecg.einthoven_residual(common) - ecg.einthoven_residual(x)
+    res_e = ecg.einthoven_residual(electrodes) - ecg.einthoven_residual(x)
+    # common mode adds w to each lead: residual = w, i.e. exactly the added wander on lead I
+    torch.testing.assert_close(res_c, common[0] - x[0], atol=1e-5, rtol=0)
+    assert res_c.abs().max() > 0.02
+    assert res_e.abs().max() < 1e-5
+    # Goldberger: aVR + aVL + aVF = 0 also survives electrode-level artefacts
+    idx = [ecg.STANDARD_LEADS.index(k) for k in ("aVR", "aVL", "aVF")]
+    gold = electrodes[idx].sum(0) - x[idx].sum(0)
+    assert gold.abs().max() < 1e-5
+
+
+def test_random_crop_window_and_errors():
+    x = torch.arange(2 * 3 * 50, dtype=torch.float32).reshape(2, 3, 50)
+    y = ecg.random_crop(x, 20, generator=make_generator(0))
+    assert y.shape == (2, 3, 20)
+    for b in range(2):
+        start = int(y[b, 0, 0] - x[b, 0, 0])
+        assert torch.equal(y[b], x[b, :, start : start + 20]), "same window on every lead, contiguous"
+    assert ecg.random_crop(torch.zeros(100), 100).shape == (100,)
+    with pytest.raises(ValueError, match="longer than the record"):
+        ecg.random_crop(torch.zeros(1, 99), 100)
+    with pytest.raises(ValueError, match="length"):
+        ecg.random_crop(torch.zeros(1, 99), 0)
+
+
+def test_random_crop_covers_all_starts():
+    x = torch.arange(10, dtype=torch.float32).expand(500, 1, 10)
+    y = ecg.random_crop(x, 7, generator=make_generator(0))
+    assert set(y[:, 0, 0].tolist()) == {0.0, 1.0, 2.0, 3.0}
+
+
+@pytest.mark.parametrize("factor", [0.9, 1.0, 1.15])
+def test_time_scale_changes_heart_rate_by_factor(factor):
+    rec = load_ecg_12lead()
+    lead_ii = rec.signal[1]
+    hr0 = ecg.heart_rate_bpm(lead_ii, rec.fs)
+    assert 40 < hr0 < 120
+    hr1 = ecg.heart_rate_bpm(ecg.time_scale(lead_ii, factor=factor), rec.fs)
+    assert hr1 == pytest.approx(hr0 / factor, rel=0.02)
+
+
+def test_time_scale_identity_and_sine_frequency():
+    x = _signal((2, 100))
+    torch.testing.assert_close(ecg.time_scale(x, factor=1.0), x)
+    fs, n = 200.0, 2000
+    t = torch.arange(n) / fs
+    y = ecg.time_scale(torch.sin(2 * math.pi * 5.0 * t), factor=1.25)
+    f = torch.fft.rfftfreq(n, d=1 / fs)
+    assert float(f[torch.fft.rfft(y[: int(0.8 * n)], n=n).abs().argmax()]) == pytest.approx(4.0, abs=0.15)
+
+
+BAD_X = [
+    (torch.zeros(10, dtype=torch.int16), TypeError, "mV floats"),
+    (torch.zeros(2, 3, 4, 5), ValueError, "shaped"),
+    (torch.zeros(()), ValueError, "shaped"),
+    (torch.tensor([0.0, float("nan"), 1.0]), ValueError, "NaN"),
+    (torch.tensor([0.0, float("inf"), 1.0]), ValueError, "NaN"),
+    ([0.0, 1.0], TypeError, "torch.Tensor"),
+    (torch.zeros(2, 0), ValueError, "at least one sample"),
+]
+
+
+@pytest.mark.parametrize("name", sorted(SAME_SHAPE))
+@pytest.mark.parametrize("bad,exc,msg", BAD_X)
+def test_bad_signals_rejected(name, bad, exc, msg):
+    with pytest.raises(exc, match=msg):
+        SAME_SHAPE[name](bad, 500.0, None)
+
+
+@pytest.mark.parametrize("fs", [0.0, -1.0, float("nan"), float("inf"), True, "500"])
+def test_bad_fs_rejected(fs):
+    x = torch.zeros(1, 100)
+    for fn in (ecg.baseline_wander, ecg.powerline_interference, ecg.augment_ecg):
+        with pytest.raises(ValueError, match="fs"):
+            fn(x, fs)
+
+
+def test_bad_parameters_rejected():
+    x = torch.zeros(1, 1000)
+    with pytest.raises(ValueError, match="Nyquist"):
+        ecg.baseline_wander(x, 0.5)
+    with pytest.raises(ValueError, match="mains_hz"):
+        ecg.powerline_interference(x, 100.0, mains_hz=50.0)
+    with pytest.raises(ValueError, match="amplitude_mv"):
+        ecg.baseline_wander(x, 500.0, amplitude_mv=(0.3, 0.1))
+    with pytest.raises(ValueError, match="scale"):
+        ecg.amplitude_scale(x, scale=(0.0, 1.0))
+    with pytest.raises(ValueError, match="factor"):
+        ecg.time_scale(x, factor=-1.0)
+    with pytest.raises(ValueError, match="p must"):
+        ecg.augment_ecg(x, 500.0, p=1.5)
+    with pytest.raises(ValueError, match="leads"):
+        ecg.augment_ecg(x, 500.0, leads="electrodes")
+    with pytest.raises(ValueError, match="leads"):
+        ecg.baseline_wander(x, 500.0, leads="some")
+    with pytest.raises(TypeError, match="noise"):
+        ecg.augment_ecg(x, 500.0, noise="yes")
+    with pytest.raises(ValueError, match="mains_hz"):
+        ecg.augment_ecg(x, 80.0)  # 50 Hz mains above Nyquist of 40 Hz
+    assert ecg.augment_ecg(x, 80.0, powerline=False).shape == x.shape
+
+
+def test_augment_ecg_rejects_nan_even_with_noise_off():
+    x = torch.zeros(3, 2, 50)
+    x[1, 1, 7] = float("nan")
+    for noise in (True, False):
+        with pytest.raises(ValueError, match="NaN"):
+            ecg.augment_ecg(x, 100.0, noise=noise, powerline=False)
+
+
+def test_heart_rate_needs_two_beats():
+    with pytest.raises(ValueError, match="R peaks"):
+        ecg.heart_rate_bpm(torch.zeros(1000), 500.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Hypothesis fuzzing
+# ---------------------------------------------------------------------------------------------
+
+shapes = st.one_of(
+    st.tuples(st.integers(1, 300)),
+    st.tuples(st.integers(1, 4), st.integers(1, 300)),
+    st.tuples(st.integers(1, 3), st.integers(1, 4), st.integers(1, 300)),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    shape=shapes,
+    fs=st.sampled_from([100.0, 250.0, 500.0, 1000.0]),
+    p=st.floats(0, 1),
+    seed=st.integers(0, 2**31),
+    name=st.sampled_from(sorted(SAME_SHAPE)),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+    offset=st.floats(-5, 5),
+)
+def test_fuzz_every_transform(shape, fs, p, seed, name, dtype, offset):
+    x = _signal(shape, seed=seed % 1000, dtype=dtype) + offset
+    before = x.clone()
+    # mains must sit below Nyquist: 50 Hz is *correctly* refused at fs = 100 Hz, so fuzz with fs / 4
+    if name == "augment_ecg":
+        y = ecg.augment_ecg(x, fs, p=p, generator=make_generator(seed), mains_hz=fs / 4)
+    elif name == "powerline_interference":
+        y = ecg.powerline_interference(x, fs, mains_hz=fs / 4, generator=make_generator(seed))
+    else:
+        y = SAME_SHAPE[name](x, fs, make_generator(seed))
+    assert y.shape == x.shape and y.dtype == dtype
+    assert torch.isfinite(y).all()
+    assert torch.equal(x, before)
+
+
+@settings(max_examples=30, deadline=None)
+@given(shape=shapes, length=st.integers(-3, 320), seed=st.integers(0, 1000))
+def test_fuzz_random_crop(shape, length, seed):
+    x = _signal(shape, seed=seed)
+    if length < 1:
+        with pytest.raises(ValueError, match="length"):
+            ecg.random_crop(x, length)
+    elif length > shape[-1]:
+        with pytest.raises(ValueError, match="longer"):
+            ecg.random_crop(x, length)
+    else:
+        y = ecg.random_crop(x, length, generator=make_generator(seed))
+        assert y.shape == (*shape[:-1], length)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    snr=st.floats(-10, 60),
+    shape=st.tuples(st.integers(1, 4), st.integers(1, 3), st.integers(8, 200)),
+    seed=st.integers(0, 1000),
+)
+def test_fuzz_snr_achieved(snr, shape, seed):
+    x = _signal(shape, seed=seed)
+    y = ecg.gaussian_noise(x, snr_db=snr, generator=make_generator(seed))
+    assert (ecg.snr_db(x, y) - snr).abs().max() < 1.0
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    bad=st.one_of(
+        st.sampled_from([torch.int16, torch.int32, torch.uint8, torch.int64]).map(lambda d: torch.zeros(5, dtype=d)),
+        st.integers(4, 6).map(lambda k: torch.zeros((2,) * k)),
+        st.sampled_from([float("nan"), float("inf"), -float("inf")]).map(lambda v: torch.tensor([[0.0, v]])),
+    ),
+    name=st.sampled_from(sorted(SAME_SHAPE)),
+)
+def test_fuzz_bad_inputs_raise_clear_errors(bad, name):
+    with pytest.raises((TypeError, ValueError), match="x "):
+        SAME_SHAPE[name](bad, 500.0, None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Measurements: spectra, R peaks, axis
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fs", FS)
+def test_power_spectrum_and_band_fraction_locate_a_sine(fs):
+    n = int(10 * fs)
+    t = torch.arange(n) / fs
+    x = torch.stack([torch.sin(2 * math.pi * 0.3 * t), torch.sin(2 * math.pi * 50.0 * t)])
+    f, p = ecg.power_spectrum(x, fs)
+    assert p.shape == (2, n // 2 + 1) and f.shape == (n // 2 + 1,)
+    assert float(f[p[0].argmax()]) == pytest.approx(0.3, abs=fs / n)
+    assert float(f[p[1].argmax()]) == pytest.approx(50.0, abs=fs / n)
+    frac = ecg.band_power_fraction(x, fs, 0.0, 1.0)
+    assert float(frac[0]) > 0.99 and float(frac[1]) < 0.01
+    # Parseval: bins sum to the variance; a sine of amplitude 1 shows 1/2 in its bin
+    torch.testing.assert_close(p.sum(-1), x.double().var(-1, correction=0))
+    assert float(p[0].max()) == pytest.approx(0.5, rel=1e-3)
+    n_odd = ecg.power_spectrum(x[..., :-1], fs)[1]
+    torch.testing.assert_close(n_odd.sum(-1), x[..., :-1].double().var(-1, correction=0))
+    # the full band [0, fs/2] holds all the power
+    assert torch.allclose(ecg.band_power_fraction(x, fs, 0.0, fs / 2), torch.ones(2, dtype=torch.float64))
+    with pytest.raises(ValueError, match="low_hz"):
+        ecg.band_power_fraction(x, fs, 2.0, 1.0)
+
+
+def test_r_peaks_and_axis_on_the_real_record():
+    rec = load_ecg_12lead()
+    peaks = ecg.r_peaks(rec.signal[1], rec.fs)
+    assert peaks.dtype == torch.int64 and 8 <= peaks.numel() <= 14  # about 61 bpm over 10 s
+    axis = ecg.frontal_axis_deg(rec.signal, rec.fs)
+    assert -30 <= axis <= 90, "the reference record has a normal axis"
+    # right-arm/left-arm reversal: I -> -I, II <-> III, aVR <-> aVL; Einthoven still holds, the axis does not
+    names = list(rec.leads)
+    order = ["I", "III", "II", "aVL", "aVR", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
+    swapped = rec.signal[[names.index(k) for k in order]].clone()
+    swapped[0] = -swapped[0]
+    assert ecg.einthoven_residual(swapped).abs().max() < 0.01
+    assert ecg.frontal_axis_deg(swapped, rec.fs) > 90
+    with pytest.raises(ValueError, match="lead_names"):
+        ecg.frontal_axis_deg(rec.signal[:3], rec.fs)
+    with pytest.raises(ValueError, match="one record"):
+        ecg.frontal_axis_deg(rec.signal[None], rec.fs)
+
+
+def test_electrode_noise_keeps_lead_relations_and_snr():
+    rec = load_ecg_12lead()
+    x = rec.signal.expand(3, -1, -1)
+    idx = [ecg.STANDARD_LEADS.index(k) for k in ("aVR", "aVL", "aVF")]
+    y = ecg.gaussian_noise(x, snr_db=10.0, leads="electrodes", generator=make_generator(0))
+    assert (ecg.snr_db(x, y) - 10.0).abs().max() < 1e-2
+    assert (ecg.einthoven_residual(y) - ecg.einthoven_residual(x)).abs().max() < 1e-4
+    assert (y[:, idx].sum(1) - x[:, idx].sum(1)).abs().max() < 1e-4
+    indep = ecg.gaussian_noise(x, snr_db=10.0, generator=make_generator(0))
+    assert (ecg.einthoven_residual(indep) - ecg.einthoven_residual(x)).abs().max() > 0.05
+    full = ecg.augment_ecg(x, rec.fs, p=1.0, leads="electrodes", generator=make_generator(1))
+    assert (ecg.einthoven_residual(full) - ecg.einthoven_residual(x)).abs().max() < 1e-4
+    with pytest.raises(ValueError, match="leads"):
+        ecg.gaussian_noise(x, leads="common")
+    with pytest.raises(ValueError, match="leads"):
+        ecg.gaussian_noise(x[:, :3], leads="electrodes")
+
+
+MEASURES = {
+    "power_spectrum": lambda x: ecg.power_spectrum(x, 500.0),
+    "band_power_fraction": lambda x: ecg.band_power_fraction(x, 500.0, 0.0, 1.0),
+    "snr_db": lambda x: ecg.snr_db(x, x),
+    "random_crop": lambda x: ecg.random_crop(x, 1),
+    "einthoven_residual": lambda x: ecg.einthoven_residual(x, ("I", "II", "III")),
+    "r_peaks": lambda x: ecg.r_peaks(x, 500.0),
+}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    bad=st.one_of(
+        st.sampled_from([torch.int16, torch.int32, torch.uint8]).map(lambda d: torch.zeros(3, 5, dtype=d)),
+        st.integers(4, 5).map(lambda k: torch.zeros((2,) * k)),
+        st.just([[0.0, 1.0]]),
+    ),
+    name=st.sampled_from(sorted(MEASURES)),
+)
+def test_fuzz_measurements_reject_bad_inputs(bad, name):
+    with pytest.raises((TypeError, ValueError), match="must"):
+        MEASURES[name](bad)
+
+
+@settings(max_examples=30, deadline=None)
+@given(shape=shapes, fs=st.sampled_from([100.0, 250.0, 1000.0]), seed=st.integers(0, 1000))
+def test_fuzz_power_spectrum_parseval(shape, fs, seed):
+    x = _signal(shape, seed=seed, dtype=torch.float64)
+    f, p = ecg.power_spectrum(x, fs)
+    assert p.shape == (*shape[:-1], shape[-1] // 2 + 1) and (p >= 0).all()
+    torch.testing.assert_close(p.sum(-1), x.var(-1, correction=0))
+    assert float(f[-1]) <= fs / 2 + 1e-9
+
+
+def test_nb03_checkers_accept_the_physics_and_reject_the_usual_bugs():
+    from lessonlib.exercises import ExerciseFailed, nb03
+
+    def hz(x, fs):
+        return x + 0.2 * torch.sin(2 * math.pi * 0.3 * torch.arange(x.shape[-1]) / fs)
+
+    def per_record(x, fs):  # 3 cycles per record: right for one length only
+        return x + 0.2 * torch.sin(2 * math.pi * 3.0 * torch.arange(x.shape[-1]) / x.shape[-1])
+
+    def in_place(x, fs):
+        x += 0.2 * torch.sin(2 * math.pi * 0.3 * torch.arange(x.shape[-1]) / fs)
+        return x
+
+    assert nb03.check_wander(hz, must_pass=True).passed
+    assert nb03.check_wander(per_record).passed is False
+    assert nb03.check_wander(in_place).passed is False
+    assert nb03.check_wander(...).passed is None
+    assert nb03.check_time_scale_labels((62.5, 480.0)).passed
+    assert nb03.check_time_scale_labels((90.0, 333.0)).passed is False
+    la = [1.0, 0.0, -1.0, -0.5, 1.0, -0.5] + [-1 / 3] * 6
+    assert nb03.check_left_arm_artefact(la).passed
+    assert nb03.check_left_arm_artefact(la[:6] + [0.0] * 6).passed is False
+    assert nb03.check_noise_features({"age (years)", "BMI (kg/m^2)", "serum cholesterol (mg/dL)"}).passed
+    with pytest.raises(ExerciseFailed):
+        nb03.check_noise_features({"sex (coded 1/2)"}, must_pass=True)

@@ -1,0 +1,227 @@
+"""Tests for lessonlib.tabular: per-feature scale, bounds, types, NaN-not-zero dropout, bad input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lessonlib import tabular as T
+from lessonlib.data import load_breast_cancer, load_diabetes
+from lessonlib.utils import make_generator
+
+DIABETES_SPEC = [
+    T.FeatureSpec("integer", 0, 120),  # age
+    T.FeatureSpec("binary"),  # sex
+    *[T.FeatureSpec("continuous", 0.0)] * 7,  # bmi, bp, s1..s4 > 0
+    T.FeatureSpec("continuous"),  # s5 (log)
+]
+
+
+def test_feature_std_matches_numpy_and_ignores_nan():
+    x = load_breast_cancer().x
+    torch.testing.assert_close(T.feature_std(x), torch.from_numpy(np.std(x.numpy(), axis=0, ddof=1)))
+    xm = x.clone()
+    xm[::3, 0] = float("nan")
+    expected = float(np.nanstd(xm[:, 0].numpy(), ddof=1))
+    assert float(T.feature_std(xm)[0]) == pytest.approx(expected)
+
+
+def test_noise_is_per_feature_scaled():
+    x = load_breast_cancer().x
+    sd = T.feature_std(x)
+    rows = x[:1].repeat(4000, 1)
+    xa, miss = T.augment_tabular(rows, feature_std=sd, noise_scale=0.1, generator=make_generator(0))
+    assert not miss.any()
+    emp = (xa - rows).std(0)
+    rel = emp / (0.1 * sd)
+    assert rel.min() > 0.9 and rel.max() < 1.1, "noise std must be 0.1 x each feature's own std"
+    # features span four orders of magnitude: absolute noise would be the same for all of them
+    assert sd.max() / sd.min() > 1e3
+
+
+def test_binary_and_categorical_never_noised_integers_rounded_bounds_kept():
+    t = load_diabetes()
+    sd = T.feature_std(t.x)
+    xa, _ = T.augment_tabular(t.x, feature_std=sd, noise_scale=1.0, spec=DIABETES_SPEC, generator=make_generator(1))
+    assert torch.equal(xa[:, 1], t.x[:, 1]), "sex (binary) must never receive noise"
+    assert set(xa[:, 1].unique().tolist()) == {1.0, 2.0}
+    assert torch.equal(xa[:, 0], xa[:, 0].round()), "age (integer) must stay integer"
+    assert (xa[:, 0] >= 0).all() and (xa[:, 0] <= 120).all()
+    assert (xa[:, 2:9] > 0).all(), "serum values and BMI must stay positive"
+    assert not torch.equal(xa[:, 2], t.x[:, 2])
+    cat = [T.FeatureSpec("categorical"), T.FeatureSpec()]
+    x = torch.tensor([[3.0, 1.0]] * 50, dtype=torch.float64)
+    xa, _ = T.augment_tabular(x, feature_std=torch.ones(2, dtype=torch.float64), spec=cat, noise_scale=1.0)
+    assert torch.equal(xa[:, 0], x[:, 0])
+
+
+@pytest.mark.parametrize("bounds", ["truncate", "clamp"])
+def test_bounds_respected_and_truncation_has_no_atom(bounds):
+    x = torch.zeros(20000, 1, dtype=torch.float64)
+    spec = [T.FeatureSpec("continuous", 0.0, 1.0)]
+    xa, _ = T.augment_tabular(
+        x, feature_std=torch.ones(1, dtype=torch.float64), noise_scale=1.0, spec=spec, bounds=bounds
+    )
+    assert (xa >= 0).all() and (xa <= 1).all()
+    at_bound = float((xa == 0).double().mean())
+    if bounds == "clamp":
+        assert at_bound > 0.4  # half the draws pile up on the bound
+    else:
+        assert at_bound == 0.0
+        # truncated N(0, 1) on [0, 1]: mean = (phi(0) - phi(1)) / (Phi(1) - Phi(0)) ~ 0.4599
+        phi = lambda z: math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+        cdf = lambda z: 0.5 * (1 + math.erf(z / math.sqrt(2)))
+        assert float(xa.mean()) == pytest.approx((phi(0) - phi(1)) / (cdf(1) - cdf(0)), abs=0.01)
+
+
+def test_dropout_marks_nan_not_zero_and_mask_matches():
+    t = load_diabetes()
+    sd = T.feature_std(t.x)
+    xa, miss = T.augment_tabular(t.x, feature_std=sd, noise_scale=0.0, dropout_prob=0.3, generator=make_generator(0))
+    assert miss.dtype == torch.bool and miss.shape == t.x.shape
+    assert torch.equal(torch.isnan(xa), miss)
+    assert 0.25 < float(miss.double().mean()) < 0.35
+    assert not (xa == 0).any(), "a dropped value must be NaN, never 0"
+    torch.testing.assert_close(xa[~miss], t.x[~miss])  # noise_scale=0: observed values untouched
+
+
+def test_existing_missing_values_stay_missing():
+    x = torch.tensor([[1.0, float("nan")], [2.0, 3.0]], dtype=torch.float64)
+    xa, miss = T.augment_tabular(x, feature_std=torch.ones(2, dtype=torch.float64), generator=make_generator(0))
+    assert bool(miss[0, 1]) and math.isnan(float(xa[0, 1]))
+    assert not miss[1].any()
+
+
+def test_shapes_dtypes_reproducible_input_untouched():
+    x = load_breast_cancer().x[:20]
+    before = x.clone()
+    sd = T.feature_std(x)
+    a, ma = T.augment_tabular(x, feature_std=sd, dropout_prob=0.2, generator=make_generator(5))
+    b, mb = T.augment_tabular(x, feature_std=sd, dropout_prob=0.2, generator=make_generator(5))
+    c, _ = T.augment_tabular(x, feature_std=sd, dropout_prob=0.2, generator=make_generator(6))
+    assert torch.equal(x, before)
+    assert torch.equal(a.nan_to_num(-1), b.nan_to_num(-1)) and torch.equal(ma, mb)
+    assert not torch.equal(a.nan_to_num(-1), c.nan_to_num(-1))
+    assert a.dtype == torch.float64
+    one, m1 = T.augment_tabular(x[0].float(), feature_std=sd.float(), generator=make_generator(0))
+    assert one.shape == (30,) and one.dtype == torch.float32 and m1.shape == (30,)
+
+
+def test_rows_in_a_batch_get_independent_noise():
+    x = torch.ones(100, 3, dtype=torch.float64)
+    xa, _ = T.augment_tabular(x, feature_std=torch.ones(3, dtype=torch.float64), noise_scale=0.5)
+    assert torch.unique(xa[:, 0]).numel() == 100
+
+
+def test_augment_rows_appends_copies():
+    t = load_diabetes()
+    sd = T.feature_std(t.x)
+    xb, yb, miss = T.augment_rows(t.x[:10], t.y[:10], copies=3, feature_std=sd, spec=DIABETES_SPEC, dropout_prob=0.1)
+    assert xb.shape == (40, 10) and yb.shape == (40,) and miss.shape == (40, 10)
+    assert torch.equal(xb[:10], t.x[:10]) and torch.equal(yb[10:20], t.y[:10])
+
+
+def test_bad_inputs():
+    sd = torch.ones(3, dtype=torch.float64)
+    x = torch.zeros(4, 3, dtype=torch.float64)
+    with pytest.raises(TypeError, match="floating point"):
+        T.augment_tabular(torch.zeros(4, 3, dtype=torch.int64), feature_std=sd)
+    with pytest.raises(ValueError, match="shaped"):
+        T.augment_tabular(torch.zeros(2, 2, 3), feature_std=sd)
+    with pytest.raises(ValueError, match="infinite"):
+        T.augment_tabular(torch.tensor([[0.0, float("inf"), 1.0]]), feature_std=sd)
+    with pytest.raises(ValueError, match=r"feature_std must be a tensor shaped \[3\]"):
+        T.augment_tabular(x, feature_std=torch.ones(4))
+    with pytest.raises(ValueError, match="feature_std must be finite"):
+        T.augment_tabular(x, feature_std=-sd)
+    with pytest.raises(ValueError, match="noise_scale"):
+        T.augment_tabular(x, feature_std=sd, noise_scale=-0.1)
+    with pytest.raises(ValueError, match="dropout_prob"):
+        T.augment_tabular(x, feature_std=sd, dropout_prob=2.0)
+    with pytest.raises(ValueError, match="spec has 2"):
+        T.augment_tabular(x, feature_std=sd, spec=[T.FeatureSpec()] * 2)
+    with pytest.raises(ValueError, match="bounds"):
+        T.augment_tabular(x, feature_std=sd, bounds="wrap")
+    with pytest.raises(ValueError, match="outside the spec's bounds for feature 2"):
+        T.augment_tabular(x - 1, feature_std=sd, spec=[T.FeatureSpec(), T.FeatureSpec(), T.FeatureSpec("integer", 0)])
+    with pytest.raises(ValueError, match="kind"):
+        T.FeatureSpec("ordinalish")
+    with pytest.raises(ValueError, match="low must be <= high"):
+        T.FeatureSpec("continuous", 2.0, 1.0)
+    with pytest.raises(ValueError, match="x_train"):
+        T.feature_std(torch.zeros(1, 3))
+
+
+kinds = st.sampled_from(T.KINDS)
+
+
+@st.composite
+def table_and_spec(draw):
+    n_rows = draw(st.integers(1, 30))
+    n_feat = draw(st.integers(1, 6))
+    spec, cols = [], []
+    for _ in range(n_feat):
+        kind = draw(kinds)
+        low = draw(st.one_of(st.none(), st.floats(-100, 100)))
+        width = draw(st.floats(0, 100))
+        high = draw(st.one_of(st.none(), st.just(None if low is None else low + width)))
+        lo = low if low is not None else -50.0
+        hi = high if high is not None else lo + 100.0
+        if kind == "integer":
+            lo_i, hi_i = math.ceil(lo), math.floor(hi)
+            if lo_i > hi_i:
+                kind = "continuous"
+            else:
+                cols.append(draw(st.lists(st.integers(lo_i, hi_i), min_size=n_rows, max_size=n_rows)))
+                spec.append(T.FeatureSpec(kind, low, high))
+                continue
+        cols.append(draw(st.lists(st.floats(lo, hi), min_size=n_rows, max_size=n_rows)))
+        spec.append(T.FeatureSpec(kind, low, high))
+    x = torch.tensor(cols, dtype=torch.float64).T.reshape(n_rows, n_feat)
+    return x, spec
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    data=table_and_spec(),
+    scale=st.floats(0, 5),
+    p=st.floats(0, 1),
+    seed=st.integers(0, 10_000),
+    bounds=st.sampled_from(["truncate", "clamp"]),
+)
+def test_fuzz_constraints_always_hold(data, scale, p, seed, bounds):
+    x, spec = data
+    sd = torch.rand(x.shape[1], generator=make_generator(seed), dtype=torch.float64) * 10
+    before = x.clone()
+    xa, miss = T.augment_tabular(
+        x, feature_std=sd, noise_scale=scale, dropout_prob=p, spec=spec, bounds=bounds, generator=make_generator(seed)
+    )
+    assert torch.equal(x, before)
+    assert xa.shape == x.shape and torch.equal(torch.isnan(xa), miss)
+    for f, s in enumerate(spec):
+        col, keep = xa[:, f], ~miss[:, f]
+        v = col[keep]
+        assert torch.isfinite(v).all()
+        if s.low is not None:
+            assert (v >= s.low).all()
+        if s.high is not None:
+            assert (v <= s.high).all()
+        if s.kind in ("binary", "categorical"):
+            assert torch.equal(v, x[keep, f])
+        if s.kind == "integer":
+            assert torch.equal(v, v.round())
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    dtype=st.sampled_from([torch.int32, torch.int64, torch.uint8, torch.bool]),
+    shape=st.sampled_from([(3,), (2, 3)]),
+)
+def test_fuzz_integer_tables_rejected(dtype, shape):
+    with pytest.raises(TypeError, match="x must be floating point"):
+        T.augment_tabular(torch.zeros(shape, dtype=dtype), feature_std=torch.ones(3))
