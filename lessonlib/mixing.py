@@ -1,0 +1,528 @@
+"""Mixup and CutMix on a batch, soft targets and the mixed loss — one implementation, equal to the references.
+
+* ``mixup(x, y)``: ``inputs = lam·x + (1 − lam)·x[index]`` for any batch ``[B, ...]``.
+* ``cutmix(x, y)``: paste the box ``[y1:y2, x1:x2]`` of ``x[index]`` into ``x`` for images ``[B, C, H, W]``;
+  the returned ``lam`` is always the kept area fraction ``1 − (x2 − x1)(y2 − y1) / (H·W)`` after clipping.
+* ``soft_targets(result, K)``: the mixed label rows ``lam·onehot(y_a) + (1 − lam)·onehot(y_b)`` (with
+  optional label smoothing); ``mixed_loss(criterion, logits, result)``: ``lam·L(y_a) + (1 − lam)·L(y_b)``.
+* ``box_coverage(mask, boxes)``: the share of a region (a lesion mask) inside each CutMix box — the
+  quantity the area label ignores.
+
+Conventions, stated because the references differ:
+
+* Pairing is explicit: ``result.index[i]`` is the partner of sample ``i``. By default it is a random
+  permutation drawn from ``generator``. torchvision v2 pairs ``i`` with ``i − 1``
+  (``index = (arange(B) − 1) % B``); timm pairs ``i`` with ``B − 1 − i`` (``index = arange(B).flip(0)``).
+  Pass ``index`` to reproduce either exactly.
+* λ ~ Beta(α, α) from ``generator`` only (``lessonlib.utils.sample_beta``); passing ``lam`` fixes it.
+  ``per_sample=True`` draws one λ per sample (a ``[B]`` tensor) — torchvision offers one per batch only.
+* The CutMix box side is ``int(side·sqrt(1 − λ))`` centred on a uniform pixel (timm's ``rand_bbox``),
+  then clipped to the image; λ is then *recomputed* from the clipped area, so label and pixels agree.
+* Nothing is modified in place; results stay on ``x``'s device and dtype. ``mixup`` needs floating
+  inputs (interpolating uint8 pixels would round; convert with ``torchvision.transforms.v2.ToDtype``
+  first). ``cutmix`` only copies pixels, so it accepts integer images unchanged.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from lessonlib.utils import check_positive, check_tensor, randint, randperm, sample_beta
+
+__all__ = [
+    "MixResult",
+    "mixup",
+    "cutmix",
+    "soft_targets",
+    "mixed_loss",
+    "box_coverage",
+    "augment",
+    "torchvision_index",
+    "timm_index",
+]
+
+Box = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class MixResult:
+    """The outcome of ``mixup``/``cutmix`` on a batch of ``B`` samples.
+
+    Attributes:
+        inputs: the mixed batch, same shape, dtype and device as the input ``x``.
+        targets_a: the original targets ``y`` (``[B]`` labels or ``[B, K]`` soft/multi-label rows).
+        targets_b: the partners' targets ``y[index]``.
+        lam: weight of ``targets_a``: a Python float (one λ for the batch) or a ``[B]`` tensor on ``x``'s
+            device when ``per_sample=True``. For CutMix it is the kept-area fraction after clipping.
+        index: ``[B]`` int64 on ``x``'s device; sample ``i`` was mixed with sample ``index[i]``.
+        box: CutMix only (``None`` for Mixup): ``(x1, y1, x2, y2)`` half-open pixel coordinates, or a
+            ``[B, 4]`` int64 tensor of per-sample boxes when ``per_sample=True``.
+    """
+
+    inputs: torch.Tensor
+    targets_a: torch.Tensor
+    targets_b: torch.Tensor
+    lam: float | torch.Tensor
+    index: torch.Tensor
+    box: Box | torch.Tensor | None = None
+
+    @property
+    def per_sample(self) -> bool:
+        """True when ``lam`` holds one value per sample."""
+        return isinstance(self.lam, torch.Tensor)
+
+
+def torchvision_index(batch_size: int, device: torch.device | str | None = None) -> torch.Tensor:
+    """torchvision v2's pairing ``i ↔ i − 1`` (``x.roll(1, 0)``) as an explicit ``[B]`` index."""
+    return (torch.arange(batch_size, device=device) - 1) % batch_size
+
+
+def timm_index(batch_size: int, device: torch.device | str | None = None) -> torch.Tensor:
+    """timm's pairing ``i ↔ B − 1 − i`` (``x.flip(0)``) as an explicit ``[B]`` index."""
+    return torch.arange(batch_size - 1, -1, -1, device=device)
+
+
+# ----------------------------------------------------------------------------------------------
+# Validation and draws shared by mixup and cutmix
+# ----------------------------------------------------------------------------------------------
+
+
+def _lam_dtype(x: torch.Tensor) -> torch.dtype:
+    return torch.float64 if x.dtype == torch.float64 else torch.float32
+
+
+def _check_y(y: object, batch: int) -> torch.Tensor:
+    check_tensor(y, "y", ndim=(1, 2))
+    if y.shape[0] != batch:
+        raise ValueError(f"y has {y.shape[0]} rows but x has batch size {batch}; they must match")
+    if y.ndim == 1 and y.is_floating_point():
+        raise TypeError(f"y of shape [B] must hold integer class labels, got dtype {y.dtype}")
+    if y.ndim == 2 and not y.is_floating_point():
+        raise TypeError(f"y of shape [B, K] must be floating (soft or multi-label targets), got dtype {y.dtype}")
+    return y
+
+
+def _check_index(index: object, batch: int, dev: torch.device) -> torch.Tensor:
+    check_tensor(index, "index", ndim=1)
+    if index.dtype != torch.int64:
+        raise TypeError(f"index must be an int64 tensor, got dtype {index.dtype}")
+    if index.shape[0] != batch:
+        raise ValueError(f"index has {index.shape[0]} entries but the batch has {batch}; they must match")
+    if batch and (int(index.min()) < 0 or int(index.max()) >= batch):
+        raise ValueError(f"index values must lie in [0, {batch}), got min {int(index.min())}, max {int(index.max())}")
+    return index.to(dev)
+
+
+def _draw_or_check_lam(
+    lam: object, alpha: float, batch: int, per_sample: bool, generator, x: torch.Tensor, dt: torch.dtype | None = None
+) -> float | torch.Tensor:
+    """λ as a float (per batch) or a ``[B]`` tensor on x's device (per sample), validated in [0, 1]."""
+    dt = _lam_dtype(x) if dt is None else dt
+    if lam is None:
+        if per_sample:
+            return sample_beta(alpha, alpha, (batch,), generator=generator, device=x.device, dtype=dt)
+        return float(sample_beta(alpha, alpha, (), generator=generator, dtype=torch.float64))
+    if isinstance(lam, torch.Tensor):
+        if lam.ndim == 0:
+            lam = float(lam)
+        else:
+            if not per_sample:
+                raise ValueError(
+                    f"lam is a tensor of shape {tuple(lam.shape)}; pass per_sample=True for one λ per sample "
+                    "or a float for the whole batch"
+                )
+            if tuple(lam.shape) != (batch,):
+                raise ValueError(f"lam must have shape ({batch},) with per_sample=True, got {tuple(lam.shape)}")
+            lt = lam.detach().to(device=x.device, dtype=dt)
+            if not bool(torch.isfinite(lt).all()) or bool((lt < 0).any()) or bool((lt > 1).any()):
+                raise ValueError(f"lam values must lie in [0, 1], got min {float(lt.min())}, max {float(lt.max())}")
+            return lt
+    if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not 0.0 <= float(lam) <= 1.0:
+        raise ValueError(f"lam must be a number in [0, 1] (or a [B] tensor with per_sample=True), got {lam!r}")
+    if per_sample:
+        return torch.full((batch,), float(lam), device=x.device, dtype=dt)
+    return float(lam)
+
+
+def _common(x, y, alpha, index, per_sample, generator):
+    check_positive(alpha, "alpha")
+    if not isinstance(per_sample, bool):
+        raise TypeError(f"per_sample must be True or False, got {per_sample!r}")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+    if x.shape[0] == 0:
+        raise ValueError("x is an empty batch; expected at least one sample")
+    _check_y(y, x.shape[0])
+
+
+def _draw_index(index, batch, dev, generator) -> torch.Tensor:
+    if index is None:
+        return randperm(batch, generator=generator, device=dev)
+    return _check_index(index, batch, dev)
+
+
+# ----------------------------------------------------------------------------------------------
+# Mixup
+# ----------------------------------------------------------------------------------------------
+
+
+def mixup(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    alpha: float = 1.0,
+    lam: float | torch.Tensor | None = None,
+    index: torch.Tensor | None = None,
+    per_sample: bool = False,
+    generator: torch.Generator | None = None,
+) -> MixResult:
+    """Mixup (Zhang et al., 2018): ``inputs = lam·x + (1 − lam)·x[index]``.
+
+    Args:
+        x: floating batch ``[B, ...]`` (images, signals, table rows), any device. Not modified.
+        y: ``[B]`` integer labels or ``[B, K]`` floating soft / multi-label targets.
+        alpha: Beta(α, α) concentration, > 0. Small α (0.2) keeps most λ near 0 or 1; α = 1 is uniform.
+        lam: fix λ: a float in [0, 1], or with ``per_sample=True`` a ``[B]`` tensor (a float is broadcast).
+        index: fix the pairing: ``[B]`` int64 with values in ``[0, B)`` (``torchvision_index(B)`` or
+            ``timm_index(B)`` reproduce the references). Default: a random permutation.
+        per_sample: one λ per sample (``[B]`` tensor) instead of one per batch.
+        generator: the only source of randomness (λ first, then the permutation).
+
+    Returns:
+        ``MixResult`` with ``inputs`` ``[B, ...]`` in ``x``'s dtype/device, ``targets_a = y``,
+        ``targets_b = y[index]``, ``lam``, ``index`` and ``box=None``. A batch of one stays a batch.
+
+    Raises:
+        TypeError: integer ``x`` (convert to float first), wrong ``y``/``index`` dtypes.
+        ValueError: α ≤ 0, λ outside [0, 1], mismatched batch sizes, index out of range.
+    """
+    check_tensor(x, "x", floating=True)
+    if x.ndim < 1:
+        raise ValueError("x must be a batch [B, ...], got a 0-d tensor")
+    _common(x, y, alpha, index, per_sample, generator)
+    batch = x.shape[0]
+    lam_v = _draw_or_check_lam(lam, alpha, batch, per_sample, generator, x)
+    idx = _draw_index(index, batch, x.device, generator)
+    # One gather and one fused pass: partner + lam·(x − partner). lerp is exact at λ = 0 and λ = 1 and
+    # reads/writes less memory than torchvision's roll + mul + mul + add. ``partner`` is a new tensor.
+    partner = x.index_select(0, idx)
+    if isinstance(lam_v, torch.Tensor):
+        inputs = partner.lerp_(x, lam_v.to(x.dtype).reshape((batch,) + (1,) * (x.ndim - 1)))
+    else:
+        inputs = partner.lerp_(x, lam_v)
+    return MixResult(inputs, y, y.index_select(0, idx.to(y.device)), lam_v, idx, None)
+
+
+# ----------------------------------------------------------------------------------------------
+# CutMix
+# ----------------------------------------------------------------------------------------------
+
+
+def _box_from_lam(lam_t: torch.Tensor, cx: torch.Tensor, cy: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """Boxes ``[N, 4]`` (x1, y1, x2, y2) of side ``int(side·sqrt(1 − λ))`` centred at (cx, cy), clipped."""
+    ratio = torch.sqrt(1.0 - lam_t.to(torch.float64))
+    cut_w = torch.floor(w * ratio).long()
+    cut_h = torch.floor(h * ratio).long()
+    x1 = (cx - cut_w // 2).clamp(0, w)
+    x2 = (cx + (cut_w + 1) // 2).clamp(0, w)
+    y1 = (cy - cut_h // 2).clamp(0, h)
+    y2 = (cy + (cut_h + 1) // 2).clamp(0, h)
+    return torch.stack([x1, y1, x2, y2], dim=1)
+
+
+def _check_box(box: object, h: int, w: int) -> Box:
+    if isinstance(box, torch.Tensor):
+        if box.shape != (4,):
+            raise ValueError(
+                f"box must be (x1, y1, x2, y2); got a tensor of shape {tuple(box.shape)} "
+                "(per-sample boxes [B, 4] need per_sample=True)"
+            )
+        box = box.tolist()
+    if not isinstance(box, (tuple, list)) or len(box) != 4:
+        raise ValueError(f"box must be a tuple (x1, y1, x2, y2), got {box!r}")
+    try:
+        x1, y1, x2, y2 = (operator.index(v) for v in box)
+    except TypeError as exc:
+        raise TypeError(f"box coordinates must be integers (pixels), got {box!r}") from exc
+    if not (0 <= x1 <= x2 <= w and 0 <= y1 <= y2 <= h):
+        raise ValueError(
+            f"box {tuple(box)} must satisfy 0 <= x1 <= x2 <= W={w} and 0 <= y1 <= y2 <= H={h} "
+            "(half-open pixel coordinates inside the image)"
+        )
+    return (x1, y1, x2, y2)
+
+
+def _check_boxes(box: object, batch: int, h: int, w: int, dev: torch.device) -> torch.Tensor:
+    check_tensor(box, "box", ndim=2)
+    if tuple(box.shape) != (batch, 4) or box.is_floating_point() or box.dtype == torch.bool:
+        raise ValueError(f"per-sample box must be an integer tensor of shape ({batch}, 4), got {tuple(box.shape)}")
+    b = box.to(device=dev, dtype=torch.int64)
+    x1, y1, x2, y2 = b.unbind(1)
+    ok = (x1 >= 0) & (x1 <= x2) & (x2 <= w) & (y1 >= 0) & (y1 <= y2) & (y2 <= h)
+    if not bool(ok.all()):
+        bad = int((~ok).nonzero()[0])
+        raise ValueError(
+            f"box[{bad}] = {b[bad].tolist()} must satisfy 0 <= x1 <= x2 <= W={w} and 0 <= y1 <= y2 <= H={h}"
+        )
+    return b
+
+
+def cutmix(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    alpha: float = 1.0,
+    lam: float | torch.Tensor | None = None,
+    box: Box | torch.Tensor | None = None,
+    index: torch.Tensor | None = None,
+    per_sample: bool = False,
+    generator: torch.Generator | None = None,
+) -> MixResult:
+    """CutMix (Yun et al., 2019): paste the box of the partner image into each image.
+
+    ``inputs[i, :, y1:y2, x1:x2] = x[index[i], :, y1:y2, x1:x2]``; elsewhere ``inputs[i] = x[i]``.
+
+    Args:
+        x: images ``[B, C, H, W]`` of any dtype (integer images are copied exactly). Not modified.
+        y: ``[B]`` integer labels or ``[B, K]`` floating soft / multi-label targets.
+        alpha: Beta(α, α) concentration for the *proposed* λ, > 0.
+        lam: fix the proposed λ (the box side is ``int(side·sqrt(1 − λ))``; its centre is still random).
+        box: fix the box instead: ``(x1, y1, x2, y2)`` integers with ``0 <= x1 <= x2 <= W``,
+            ``0 <= y1 <= y2 <= H`` (half-open), or a ``[B, 4]`` integer tensor with ``per_sample=True``
+            (a single box with ``per_sample=True`` is used for every sample).
+            Give ``lam`` or ``box``, not both.
+        index: fix the pairing, ``[B]`` int64 in ``[0, B)``; default a random permutation.
+        per_sample: one box (and λ) per sample, applied with a mask — no loop over samples.
+        generator: the only source of randomness (λ, then the permutation, then box centres).
+
+    Returns:
+        ``MixResult`` whose ``lam`` is exactly ``1 − (x2 − x1)(y2 − y1) / (H·W)`` of the clipped box
+        (a float, or a ``[B]`` tensor with ``per_sample=True``) and whose ``box`` is the clipped box.
+
+    Raises:
+        ValueError: non-4-D ``x``, α ≤ 0, λ outside [0, 1], ``lam`` and ``box`` both given, a box outside
+            the image, mismatched batch sizes.
+    """
+    check_tensor(x, "x", ndim=4)
+    _common(x, y, alpha, index, per_sample, generator)
+    if lam is not None and box is not None:
+        raise ValueError("give lam or box, not both: with a box, λ is the kept area 1 − box area / (H·W)")
+    batch, _, h, w = x.shape
+    dt = _lam_dtype(x)
+    dev = x.device
+
+    if box is None:
+        # the proposed λ only sets the box side: keep it in float64 so per-sample and per-batch boxes agree
+        lam_p = _draw_or_check_lam(lam, alpha, batch, per_sample, generator, x, torch.float64)
+    idx = _draw_index(index, batch, dev, generator)
+
+    if not per_sample:
+        if box is None:
+            cx = randint(0, w, (1,), generator=generator)
+            cy = randint(0, h, (1,), generator=generator)
+            box_v = tuple(int(v) for v in _box_from_lam(torch.tensor([lam_p]), cx, cy, h, w)[0])
+        else:
+            box_v = _check_box(box, h, w)
+        x1, y1, x2, y2 = box_v
+        lam_out = 1.0 - (x2 - x1) * (y2 - y1) / (w * h)
+        inputs = x.clone()
+        if x2 > x1 and y2 > y1:
+            inputs[:, :, y1:y2, x1:x2] = x[:, :, y1:y2, x1:x2].index_select(0, idx)
+        return MixResult(inputs, y, y.index_select(0, idx.to(y.device)), lam_out, idx, box_v)
+
+    if box is None:
+        cx = randint(0, w, (batch,), generator=generator, device=dev)
+        cy = randint(0, h, (batch,), generator=generator, device=dev)
+        boxes = _box_from_lam(lam_p, cx, cy, h, w)
+    elif isinstance(box, (tuple, list)) or (isinstance(box, torch.Tensor) and box.ndim == 1):
+        boxes = torch.tensor([_check_box(box, h, w)], device=dev).expand(batch, 4)  # one box for every sample
+    else:
+        boxes = _check_boxes(box, batch, h, w, dev)
+    x1, y1, x2, y2 = (c[:, None] for c in boxes.unbind(1))
+    cols = torch.arange(w, device=dev)
+    rows = torch.arange(h, device=dev)
+    in_x = (cols >= x1) & (cols < x2)  # [B, W]
+    in_y = (rows >= y1) & (rows < y2)  # [B, H]
+    mask = (in_y[:, :, None] & in_x[:, None, :])[:, None]  # [B, 1, H, W]
+    partner = x.index_select(0, idx)  # a new tensor: the select below may write into it
+    inputs = torch.where(mask, partner, x, out=partner)
+    area = ((x2 - x1) * (y2 - y1)).squeeze(1).to(torch.float64)
+    lam_out = (1.0 - area / (h * w)).to(dt)
+    return MixResult(inputs, y, y.index_select(0, idx.to(y.device)), lam_out, idx, boxes)
+
+
+# ----------------------------------------------------------------------------------------------
+# Targets and loss
+# ----------------------------------------------------------------------------------------------
+
+
+def _dense(t: torch.Tensor, num_classes: int, smoothing: float, multi_label: bool, dtype, dev) -> torch.Tensor:
+    if t.ndim == 1:
+        if int(t.min()) < 0 or int(t.max()) >= num_classes:
+            raise ValueError(f"labels must lie in [0, {num_classes}), got min {int(t.min())}, max {int(t.max())}")
+        off = smoothing / num_classes
+        out = F.one_hot(t.to(dev).long(), num_classes).to(dtype) * (1.0 - smoothing) + off
+        return out
+    if t.shape[1] != num_classes:
+        raise ValueError(
+            f"targets of shape {tuple(t.shape)} have {t.shape[1]} columns; expected num_classes={num_classes}"
+        )
+    t = t.to(device=dev, dtype=dtype)
+    if multi_label:
+        return t * (1.0 - smoothing) + 0.5 * smoothing
+    return t * (1.0 - smoothing) + smoothing / num_classes
+
+
+def soft_targets(
+    result: MixResult, num_classes: int, *, label_smoothing: float = 0.0, multi_label: bool = False
+) -> torch.Tensor:
+    """The mixed targets ``lam·t(y_a) + (1 − lam)·t(y_b)`` as a ``[B, num_classes]`` tensor.
+
+    ``t`` is the one-hot row of a label with label smoothing ``s``: ``(1 − s)·onehot + s/K`` (timm's
+    ``mixup_target`` and ``F.cross_entropy(label_smoothing=s)`` use the same rule). Already-soft
+    targets ``[B, K]`` are smoothed the same way (rows stay summing to 1). With ``multi_label=True``
+    each column is an independent 0/1 probability (the BCE case) smoothed towards 0.5 like timm's
+    ``multi_label`` mode; rows then need not sum to 1.
+
+    Args:
+        result: a ``MixResult`` from ``mixup`` or ``cutmix``.
+        num_classes: K >= 1.
+        label_smoothing: ``s`` in [0, 1].
+        multi_label: treat ``[B, K]`` targets as independent labels (BCE) rather than a distribution.
+
+    Returns:
+        float32 (float64 when the inputs or soft targets are float64) ``[B, K]`` on the device of
+        ``result.inputs``; for single-label targets every row sums to 1.
+    """
+    if not isinstance(result, MixResult):
+        raise TypeError(f"result must be a MixResult from mixup/cutmix, got {type(result).__name__}")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+    if (
+        isinstance(label_smoothing, bool)
+        or not isinstance(label_smoothing, (int, float))
+        or not 0.0 <= float(label_smoothing) <= 1.0
+    ):
+        raise ValueError(f"label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
+    s = float(label_smoothing)
+    if multi_label and result.targets_a.ndim != 2:
+        raise ValueError("multi_label=True needs [B, K] targets (one 0/1 column per label)")
+    dev = result.inputs.device
+    lam = result.lam
+    if isinstance(lam, torch.Tensor):
+        dtype = lam.dtype
+    else:
+        wide = result.inputs.dtype == torch.float64 or result.targets_a.dtype == torch.float64
+        dtype = torch.float64 if wide else torch.float32
+    ta = _dense(result.targets_a, num_classes, s, multi_label, dtype, dev)
+    tb = _dense(result.targets_b, num_classes, s, multi_label, dtype, dev)
+    if isinstance(lam, torch.Tensor):
+        w = lam[:, None]
+        return ta * w + tb * (1.0 - w)
+    return ta * lam + tb * (1.0 - lam)
+
+
+def mixed_loss(
+    criterion: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], logits: torch.Tensor, result: MixResult
+) -> torch.Tensor:
+    """``lam·criterion(logits, y_a) + (1 − lam)·criterion(logits, y_b)`` — the "pairs" form of the mixed loss.
+
+    Per-batch λ: works with any reduction (the combination is linear), so ``nn.CrossEntropyLoss()`` is fine.
+    Per-sample λ: ``criterion`` must return one loss per sample (``reduction='none'``, shape ``[B]``, or
+    ``[B, ...]`` which is averaged over the trailing dimensions); the weighted losses are averaged over
+    the batch. A reduced (scalar) loss cannot be weighted per sample and raises ``ValueError``.
+
+    When it equals ``criterion(logits, soft_targets(result, K))``: whenever the loss is *affine in the
+    target* per sample and reduced by a plain mean — cross-entropy (also with ``label_smoothing``), BCE
+    (also with ``pos_weight``). It differs for class-weighted CE with ``reduction='mean'`` (integer
+    targets are normalised by Σ w[y], soft targets by B) and for losses non-linear in the target (focal).
+
+    Returns:
+        A scalar tensor (or the criterion's unreduced shape for per-batch λ with ``reduction='none'``).
+    """
+    if not isinstance(result, MixResult):
+        raise TypeError(f"result must be a MixResult from mixup/cutmix, got {type(result).__name__}")
+    if not callable(criterion):
+        raise TypeError(f"criterion must be callable (logits, target) -> loss, got {type(criterion).__name__}")
+    check_tensor(logits, "logits")
+    batch = result.index.shape[0]
+    if logits.shape[0] != batch:
+        raise ValueError(f"logits has {logits.shape[0]} rows but the mixed batch has {batch}")
+    la = criterion(logits, result.targets_a.to(logits.device))
+    lb = criterion(logits, result.targets_b.to(logits.device))
+    lam = result.lam
+    if not isinstance(lam, torch.Tensor):
+        return lam * la + (1.0 - lam) * lb
+    if la.ndim == 0 or la.shape[0] != batch:
+        raise ValueError(
+            f"per-sample λ needs one loss per sample: build the criterion with reduction='none' "
+            f"(got a loss of shape {tuple(la.shape)}, expected [{batch}, ...])"
+        )
+    if la.ndim > 1:
+        la, lb = la.flatten(1).mean(1), lb.flatten(1).mean(1)
+    w = lam.to(device=la.device, dtype=la.dtype)
+    return (w * la + (1.0 - w) * lb).mean()
+
+
+def box_coverage(mask: torch.Tensor, boxes: Box | torch.Tensor) -> torch.Tensor:
+    """Fraction of a mask's pixels that fall inside each box — how much of a lesion a CutMix box covers.
+
+    Uses a summed-area table, so thousands of boxes cost one cumulative sum and four look-ups each.
+
+    Args:
+        mask: ``[H, W]`` (bool or 0/1) region of interest, e.g. a lesion; must contain at least one pixel.
+        boxes: one ``(x1, y1, x2, y2)`` box or an ``[N, 4]`` integer tensor of boxes, half-open pixel
+            coordinates inside the ``H x W`` image (as in ``MixResult.box``).
+
+    Returns:
+        float64 ``[N]`` (``[1]`` for a single box) on ``mask``'s device, each in [0, 1]: the share of the
+        mask inside the box. For CutMix image ``i``, ``1 − coverage`` of *its own* lesion stays visible.
+    """
+    check_tensor(mask, "mask", ndim=2)
+    h, w = mask.shape
+    m = mask.to(torch.float64)
+    total = float(m.sum())
+    if total <= 0:
+        raise ValueError("mask is empty; expected at least one non-zero pixel")
+    if isinstance(boxes, torch.Tensor) and boxes.ndim == 2:
+        b = _check_boxes(boxes, boxes.shape[0], h, w, mask.device)
+    else:
+        b = torch.tensor([_check_box(boxes, h, w)], device=mask.device)
+    sat = F.pad(m.cumsum(0).cumsum(1), (1, 0, 1, 0))  # sat[r, c] = sum of m[:r, :c]
+    x1, y1, x2, y2 = b.unbind(1)
+    inside = sat[y2, x2] - sat[y1, x2] - sat[y2, x1] + sat[y1, x1]
+    return inside / total
+
+
+def augment(
+    method: str, num_classes: int, *, alpha: float = 1.0, per_sample: bool = False, label_smoothing: float = 0.0
+) -> Callable[[torch.Tensor, torch.Tensor, torch.Generator | None], tuple[torch.Tensor, torch.Tensor]]:
+    """An ``augment(x, y, generator) -> (inputs, soft_targets)`` for ``lessonlib.training.fit``.
+
+    Each training batch is mixed with ``mixup`` or ``cutmix`` (drawing from the generator ``fit`` hands
+    over) and returned with its ``[B, num_classes]`` soft targets, which ``F.cross_entropy`` accepts.
+
+    Args:
+        method: ``"mixup"`` or ``"cutmix"``.
+        num_classes: K for the soft targets.
+        alpha, per_sample: passed to the mixing function.
+        label_smoothing: passed to ``soft_targets``.
+    """
+    fns = {"mixup": mixup, "cutmix": cutmix}
+    if method not in fns:
+        raise ValueError(f"method must be one of {sorted(fns)}, got {method!r}")
+    check_positive(alpha, "alpha")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+    fn = fns[method]
+
+    def apply(x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None = None):
+        r = fn(x, y, alpha=alpha, per_sample=per_sample, generator=generator)
+        return r.inputs, soft_targets(r, num_classes, label_smoothing=label_smoothing)
+
+    return apply
