@@ -1,0 +1,408 @@
+"""Notebook 07 (code-review interview): the mock interview and the exercise checkers.
+
+The review drills themselves (buggy snippets, their checks and model answers) live in
+``lessonlib.review``; this module holds what the notebook needs around them:
+
+* ``MOCK_INTERVIEW`` — questions across the whole course, each with a model answer and a scoring rubric,
+  shown one at a time by ``ask(number)`` behind a reveal button (hidden in static outputs).
+* checkers for the notebook's exercises.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from lessonlib.exercises import Feedback, check_choice, check_number, is_placeholder, report
+from lessonlib.utils import normal
+
+__all__ = [
+    "Question",
+    "MOCK_INTERVIEW",
+    "ask",
+    "SHAPE_TEST_OPTIONS",
+    "check_shape_test",
+    "check_cutmix_lambda",
+    "check_in_place_probe",
+]
+
+
+@dataclass(frozen=True)
+class Question:
+    """One mock-interview question: ``kind`` is conceptual, numerical or design; ``rubric`` lists the
+    points a strong answer makes (one point each)."""
+
+    number: int
+    topic: str
+    kind: str
+    prompt: str
+    answer: str
+    rubric: tuple[str, ...]
+
+
+_Q = [
+    (
+        "01 why augmentation works",
+        "conceptual",
+        "Why does data augmentation improve generalisation, and when does it make a model worse?",
+        "Augmentation encodes a prior: the label does not change under some transform. Training on transformed "
+        "copies makes the model flat along those directions, which lowers variance; for a linear model, "
+        "Gaussian input noise is ridge regression in expectation. It helps most when data are scarce and the "
+        "invariance is true. It hurts when the transform changes the label (then it is label noise), when it is "
+        "so strong that training images no longer look like test images, and when the model is already "
+        "underfitting. Gains shrink as data grow, so I measure them over several seeds, not one run.",
+        (
+            "names the mechanism: an invariance prior that reduces variance (regularisation)",
+            "states the criterion: the transform must preserve the label",
+            "gives a concrete case where it hurts (label-changing or too strong a transform)",
+            "says the gain depends on data size and must be measured over seeds",
+            "bonus: input noise ≈ ridge / Tikhonov regularisation",
+        ),
+    ),
+    (
+        "02 modality presets",
+        "conceptual",
+        "Is a horizontal flip a safe augmentation for chest radiographs? For histopathology tiles? For street "
+        "photographs?",
+        "Chest radiographs: no. The heart, aortic knob and gastric bubble sit on the patient's left; a mirrored "
+        "film shows dextrocardia, which is a finding, and the L/R marker reads backwards. I would use small "
+        "rotations, mild zoom and window/level changes instead. Histopathology: yes, and more: a tile on a slide "
+        "has no preferred orientation, so all eight symmetries of the square (flips and exact 90° rotations) "
+        "preserve the label, applied as index permutations without interpolation; colour augmentation should "
+        "mimic stain variation. Street photographs: horizontal yes for most tasks (not for reading text or "
+        "telling left from right traffic), vertical no.",
+        (
+            "chest: no, with an anatomical reason (heart side, dextrocardia, markers)",
+            "histology: yes, the full dihedral group D4",
+            "natural images: horizontal yes, vertical no",
+            "says safety depends on the task as well as the modality (text, left/right labels)",
+        ),
+    ),
+    (
+        "02 modality presets",
+        "numerical",
+        "A lesson says `RandomRotation(90)` rotates histology tiles 'in 90° steps'. What does it actually draw, "
+        "and what fraction of the output is black fill at the worst angle?",
+        "It draws one continuous angle uniformly from [−90°, 90°]. At 45° the output square is only partly "
+        "covered by the rotated input: the overlap is a regular octagon of area 2(√2 − 1) ≈ 0.83 of the square, "
+        "so about 17 % of the output is black fill, and every pixel is interpolated (blurred). Exact 90° steps "
+        "are `torch.rot90` with k drawn from {0, 1, 2, 3}; with a flip that gives the 8 elements of D4, which "
+        "are lossless for any tile.",
+        (
+            "continuous uniform angle in [−90°, 90°], not steps",
+            "computes or estimates ≈ 17 % black corners at 45°",
+            "mentions interpolation blur",
+            "proposes exact rot90/flip (D4) as the fix",
+        ),
+    ),
+    (
+        "03 ECG and tabular",
+        "numerical",
+        "An ECG is sampled at 500 Hz for 10 s. Code adds a '0.3 Hz' baseline wander with "
+        "`t = torch.linspace(0, 1, T)`. What frequency do you actually get? And for a 30-s record at 1000 Hz?",
+        "T = 5000 samples, but t runs from 0 to 1 over the record, so 0.3 is cycles per record: 0.3 cycles in "
+        "10 s is 0.03 Hz. For the 30-s record it is 0.3 / 30 = 0.01 Hz; the sampling rate does not matter, the "
+        "record length does. Respiration moves the baseline at about 0.1–0.5 Hz (12–30 breaths a minute), so "
+        "both are a slow drift, not wander. Fix: `t = torch.arange(T) / fs`, in seconds.",
+        (
+            "0.03 Hz for the 10-s record",
+            "0.01 Hz for the 30-s record",
+            "says it depends on the record length, not the sampling rate",
+            "fix with time in seconds (arange / fs)",
+            "knows the physiological range of respiratory wander",
+        ),
+    ),
+    (
+        "03 ECG and tabular",
+        "design",
+        "You have a small tabular clinical data set: age, sex, BMI, blood pressure, a few lab values. Would you "
+        "augment it, and how?",
+        "Cautiously, and only if it beats a strong baseline. Noise must be per feature, scaled to each feature's "
+        "spread on the training rows (one absolute σ is invisible on age and destructive on a lab value). Binary "
+        "and categorical features such as sex get no noise. Values must stay physically possible: clip to valid "
+        "ranges, keep integers integer, never encode 'missing' as 0, which is a real value. All statistics come "
+        "from the training split. Then I compare against regularisation and gradient-boosted trees over several "
+        "seeds; on many tables augmentation gives nothing, and saying so is the right answer.",
+        (
+            "noise scaled per feature from the training data",
+            "no noise on binary/categorical features",
+            "respects physical constraints and missing values",
+            "statistics from the training split only",
+            "measures against a strong baseline and accepts a null result",
+        ),
+    ),
+    (
+        "04 Mixup",
+        "numerical",
+        "Mixup draws λ = 0.7 to mix an image of class 0 with one of class 2 (three classes). What is the target? "
+        "Is training on it the same as `0.7·CE(p, 0) + 0.3·CE(p, 2)`?",
+        "The target is [0.7, 0, 0.3], and the input is 0.7·x₀ + 0.3·x₂ with the same λ and the same partner. For "
+        "cross-entropy the two formulations are identical, because CE is linear in the target: "
+        "−Σ y_k log p_k with y = 0.7 e₀ + 0.3 e₂ is 0.7 CE(p, 0) + 0.3 CE(p, 2). They differ for losses that are "
+        "not linear in the target, such as focal loss. Mixup pushes the model towards linear behaviour between "
+        "examples, which usually improves calibration more than accuracy.",
+        (
+            "target [0.7, 0, 0.3]",
+            "same λ and partner for input and label",
+            "identical for cross-entropy because it is linear in the target",
+            "names a loss where they differ",
+            "mentions calibration",
+        ),
+    ),
+    (
+        "05 CutMix",
+        "numerical",
+        "CutMix on a 32×32 image draws λ = 0.75, so a 16×16 box, centred at row 4, column 4. What label weights "
+        "should the mixed image get?",
+        "The box spans rows and columns −4 to 12, clipped to 0 to 12: 12 × 12 = 144 pixels of 1024 are pasted, "
+        "14.1 %. So the partner gets 0.141 and the image keeps 0.859, not 0.25 and 0.75: λ must be recomputed "
+        "from the clipped box (timm calls this correct_lam). And area is only a proxy: if the pasted box misses "
+        "the object or lesion that defines the partner's class, even the corrected weight is wrong.",
+        (
+            "144 pixels pasted",
+            "weights 0.859 / 0.141",
+            "explains the clipping and recomputing λ from the box",
+            "notes that area is a proxy for label evidence",
+        ),
+    ),
+    (
+        "06 test-time augmentation",
+        "conceptual",
+        "When does test-time augmentation help, when does it hurt, and what does it cost?",
+        "TTA averages predictions over views the model should be invariant to. It helps when the views preserve "
+        "the label and the model's errors differ between views. It costs one forward pass per view, so latency "
+        "and compute grow n-fold. It hurts when a view is one the model never saw or one that changes the label: "
+        "averaging then turns right answers wrong, so I count right→wrong and wrong→right changes, not just "
+        "accuracy. For masks and boxes each view must be mapped back before averaging. Disagreement between "
+        "views is a cheap uncertainty signal. And the function must leave the model's mode as it found it.",
+        (
+            "averaging over label-preserving views the model is invariant to",
+            "cost: n forward passes",
+            "can hurt; counts right→wrong vs wrong→right",
+            "inverse transform for equivariant outputs (masks, boxes)",
+            "disagreement as uncertainty",
+        ),
+    ),
+    (
+        "a new modality",
+        "design",
+        "Design the augmentation for a wrist-worn accelerometer (3 axes, 50 Hz) that classifies walking, "
+        "running, cycling and sitting.",
+        "I start from how the data are acquired. The watch sits at different angles and on either wrist, so "
+        "small random 3-D rotations of the (x, y, z) vector are label-preserving, and a mirror (one axis sign "
+        "flipped) only if both wrists occur in deployment. Sensors differ in gain and noise: ±10 % magnitude "
+        "scaling and noise at the sensor's noise floor. Windows and shifts are specified in seconds, so the same "
+        "code works at 25 or 100 Hz. Time stretching is dangerous: cadence separates walking from running, so a "
+        "20 % stretch can change the label; I would keep it within a few per cent or leave it out. I validate "
+        "each transform by ablation over seeds, on a subject-wise split, with a deterministic evaluation pipeline.",
+        (
+            "derives transforms from the acquisition (orientation, wrist, sensor gain)",
+            "uses physical units (seconds, Hz) rather than sample counts",
+            "identifies a label-changing transform (time stretch changes cadence)",
+            "subject-wise split and ablation over seeds",
+            "deterministic evaluation pipeline",
+        ),
+    ),
+    (
+        "all notebooks",
+        "design",
+        "You added augmentation and validation accuracy dropped. Walk me through how you debug it.",
+        "First I look at a batch of augmented inputs with their labels: most augmentation bugs are visible. Then "
+        "I check the evaluation side: same channels, dtype, size and normalisation as training, and no random "
+        "transform. Then the label question for each transform: would an expert still give the same label? Then "
+        "the implementation: inputs not modified in place, one draw per sample, reproducible from a seed, labels "
+        "mixed exactly like inputs, statistics from the training split. Then I ablate one transform at a time and "
+        "sweep its strength, over at least five seeds with the same number of steps. Finally, augmentation often "
+        "needs longer training or more capacity: an augmented model that underfits is not a broken one.",
+        (
+            "looks at augmented batches first",
+            "checks train/eval parity and a deterministic eval",
+            "checks label preservation per transform",
+            "ablates one transform at a time over several seeds",
+            "considers underfitting (training length, capacity)",
+        ),
+    ),
+    (
+        "07 code review",
+        "design",
+        "You are reviewing a colleague's augmentation pull request. What do you look for, and which tests do you "
+        "ask for?",
+        "Silent bugs, because nothing crashes. I ask for tests of behaviour, not of source: the input is "
+        "unchanged after the call; the same generator seed gives the same output whatever the global seeds; a "
+        "batch of identical inputs gets different augmentations; a batch of one keeps its batch dimension; "
+        "anything with a time or frequency parameter is tested at two sampling rates and two record lengths; the "
+        "train pipeline at strength 0 equals the eval pipeline, and the eval pipeline is deterministic; mixed "
+        "labels match mixed inputs, including boxes at the border; TTA leaves the model's mode alone and maps "
+        "equivariant outputs back; statistics come from training rows only.",
+        (
+            "frames the risk as silent bugs and asks for behavioural tests",
+            "names at least five distinct bug classes",
+            "includes edge cases (batch of one, border boxes, another sampling rate)",
+            "includes train/eval parity and eval determinism",
+            "includes reproducibility from an explicit generator",
+        ),
+    ),
+]
+
+MOCK_INTERVIEW: tuple[Question, ...] = tuple(
+    Question(i + 1, topic, kind, prompt, answer, rubric) for i, (topic, kind, prompt, answer, rubric) in enumerate(_Q)
+)
+
+
+def _rubric_markdown(q: Question) -> str:
+    points = "\n".join(f"- [ ] {r}" for r in q.rubric)
+    n = len(q.rubric)
+    ok = math.ceil(n / 2)
+    middle = f"{ok}" if ok >= n - 2 else f"{ok}–{n - 2}"
+    return (
+        f"**Model answer.** {q.answer}\n\n**Rubric** (one point each, {n} in all):\n\n{points}\n\n"
+        f"*{n - 1}–{n} points: a strong answer · {middle}: acceptable, probe further · "
+        f"fewer than {ok}: revisit the notebook.*"
+    )
+
+
+def ask(number: int, *, static: bool | None = None):
+    """Show mock-interview question ``number`` (1-based) and a button revealing its model answer and rubric.
+
+    In static mode (nbval, stored outputs) the question is shown and the answer stays hidden.
+    """
+    from IPython.display import Markdown, display
+
+    from lessonlib.widgets import reveal
+
+    if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= len(MOCK_INTERVIEW):
+        raise ValueError(f"number must be an int in 1..{len(MOCK_INTERVIEW)}, got {number!r}")
+    q = MOCK_INTERVIEW[number - 1]
+    display(Markdown(f"**Q{q.number}** *({q.kind}; {q.topic})* — {q.prompt}"))
+    return reveal(f"Q{q.number} model answer and rubric", _rubric_markdown(q), static=static)
+
+
+# ----------------------------------------------------------------------------------------------
+# Exercises
+# ----------------------------------------------------------------------------------------------
+
+_SHAPE_MISS = "the bug changes values, not shapes or dtypes"
+SHAPE_TEST_OPTIONS: dict[str, str] = {
+    "ecg_window": "caught: at 1000 Hz the window has 625 samples where 2500 were expected",
+    "ecg_wander": _SHAPE_MISS + " (a wrong frequency has the right shape)",
+    "numpy_rng": _SHAPE_MISS + " (reproducibility needs two seeded calls)",
+    "in_place": _SHAPE_MISS + " (the output is right; the damage is to the input)",
+    "per_batch_draw": _SHAPE_MISS + " (one factor broadcasts to the right shape)",
+    "squeeze": "caught: with a batch of one the probability is 0-d, so torch.cat fails (or the shape is () not (1,))",
+    "mixup_pairing": _SHAPE_MISS + " (swapped weights have the right shape)",
+    "cutmix_clip": _SHAPE_MISS + " (a wrong λ has the right shape)",
+    "cxr_flip": _SHAPE_MISS + " (a flipped film has the right shape)",
+    "train_eval_mismatch": _SHAPE_MISS + " (both pipelines return [B, 3, H, W] float32)",
+    "eval_randomness": _SHAPE_MISS + " (a random crop has the right size)",
+    "test_stats": _SHAPE_MISS + " (leaked statistics have the right shape)",
+    "tta_mode": _SHAPE_MISS + " (the damage is to the model's mode)",
+    "tta_inverse": _SHAPE_MISS + " (square views come back square)",
+}
+
+
+def check_shape_test(answer: Any, *, must_pass: bool = False) -> Feedback:
+    """Exercise 07.1: which drills would a test asserting only output shape and dtype catch?"""
+    expected = {"ecg_window", "squeeze"}
+    if isinstance(answer, (set, list, tuple)):
+        unknown = {a for a in answer if a not in SHAPE_TEST_OPTIONS}
+        if unknown:
+            return check_choice(
+                "07.1 what a shape test catches",
+                answer,
+                expected,
+                reasons={u: f"not a drill name; pick from {sorted(SHAPE_TEST_OPTIONS)}" for u in unknown},
+                must_pass=must_pass,
+            )
+    return check_choice(
+        "07.1 what a shape test catches", answer, expected, reasons=SHAPE_TEST_OPTIONS, must_pass=must_pass
+    )
+
+
+def check_cutmix_lambda(answer: Any, *, must_pass: bool = False) -> Feedback:
+    """Exercise 07.2: corrected λ for a 16×16 box centred at (row 30, column 2) in a 32×32 image."""
+    rows = min(30 + 8, 32) - max(30 - 8, 0)
+    cols = min(2 + 8, 32) - max(2 - 8, 0)
+    return check_number(
+        "07.2 CutMix λ at the corner",
+        answer,
+        1 - rows * cols / (32 * 32),
+        rel_tol=0.01,
+        hint="clip the box to the image first: rows 22..38 → 22..32, columns −6..10 → 0..10; "
+        "λ = 1 − (pasted pixels) / (32·32) is the weight the image keeps.",
+        must_pass=must_pass,
+    )
+
+
+# Functions the learner's probe is run against: (name, function, modifies its input?)
+def _noise_out_of_place(x, *, generator=None):
+    return x + 0.1 * normal(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+
+
+def _noise_add_(x, *, generator=None):
+    return x.add_(0.1 * normal(x.shape, generator=generator, device=x.device, dtype=x.dtype))
+
+
+def _noise_first_sample(x, *, generator=None):
+    out = x
+    out[0] = out[0] + 0.1  # writes through: `out` is the caller's tensor, not a copy
+    return out + 0.1 * normal(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+
+
+def _noise_clamp_(x, *, generator=None):
+    return (x.clamp_(-3.0, 3.0) + 0.1 * normal(x.shape, generator=generator, device=x.device, dtype=x.dtype)).clone()
+
+
+def _flip_view(x, *, generator=None):
+    return x.flip(-1)
+
+
+def _identity_clone(x, *, generator=None):
+    return x.clone()
+
+
+_PROBE_TARGETS: tuple[tuple[str, Callable, bool], ...] = (
+    ("noise returned as `x + noise`", _noise_out_of_place, False),
+    ("noise added with `x.add_(noise)`", _noise_add_, True),
+    ("only the first sample written through `out = x; out[0] = ...`", _noise_first_sample, True),
+    ("outliers clipped with `x.clamp_(-3, 3)` before the noise (only values beyond ±3 change)", _noise_clamp_, True),
+    ("a flip that returns a new tensor", _flip_view, False),
+    ("`x.clone()`", _identity_clone, False),
+)
+
+
+def check_in_place_probe(probe: Any, *, must_pass: bool = False) -> Feedback:
+    """Exercise 07.3: ``probe(fn) -> str | None`` must flag every augmentation ``fn(x, generator=...)`` that
+    modifies its input ``x`` ``[B, C, H, W]`` and pass every one that does not."""
+    name = "07.3 a probe for in-place augmentations"
+    if is_placeholder(probe):
+        return report(
+            name, None, "replace the `...` with your probe function and run the cell again.", must_pass=must_pass
+        )
+    if not callable(probe):
+        return report(name, False, f"expected a function probe(fn), got {type(probe).__name__}.", must_pass=must_pass)
+    for label, fn, modifies in _PROBE_TARGETS:
+        try:
+            verdict = probe(fn)
+        except Exception as exc:  # noqa: BLE001 - the learner's code may raise anything
+            return report(name, False, f"on {label} your probe raised {type(exc).__name__}: {exc}", must_pass=must_pass)
+        flagged = bool(verdict)
+        if flagged and not modifies:
+            return report(
+                name,
+                False,
+                f"{label} leaves its input alone, but your probe flagged it: {verdict}",
+                must_pass=must_pass,
+            )
+        if modifies and not flagged:
+            hint = (
+                " Use inputs that the function would actually change (values beyond ±3 here), compare with a "
+                "clone taken before the call using torch.equal, and check every sample."
+                if fn is _noise_clamp_
+                else " Compare the input with a clone taken before the call, using torch.equal on the whole batch."
+            )
+            return report(
+                name, False, f"{label} modifies its input, but your probe returned None.{hint}", must_pass=must_pass
+            )
+    return report(name, True, f"your probe sorts all {len(_PROBE_TARGETS)} functions correctly.", must_pass=must_pass)
