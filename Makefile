@@ -15,7 +15,9 @@ NOTEBOOKS ?= notebooks
 STATIC := LESSONLIB_STATIC=1
 export PYTHONHASHSEED := 0
 
-.PHONY: help install lab test lint format unit nbval nb outputs bench figures clean
+.PHONY: help install lab test lint format unit nbval nb outputs bench figures clean test-browser test-repeat test-offline browser
+
+.PHONY: slides student stamp-slides
 
 help:
 	@echo "make lab     - install (first time) and open the course in JupyterLab"
@@ -23,6 +25,11 @@ help:
 	@echo "make nb NB=04  - run one notebook's nbval check"
 	@echo "make outputs - re-execute every notebook in a fresh kernel and store its outputs"
 	@echo "make bench   - run the performance comparisons in benchmarks/"
+	@echo "make slides  - one offline HTML slide deck per notebook in build/slides/ (REVEAL_JS=dir to use reveal.js)"
+	@echo "make student - student copies (no solutions, no outputs) in build/student/"
+	@echo "make test-browser - open every notebook in JupyterLab in headless Chromium (screenshots in test-artifacts/)"
+	@echo "make test-repeat  - run every notebook 3 times offline; checked numbers must agree (NB=03 for one)"
+	@echo "make test-offline - run every notebook once offline against its stored checked outputs"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,12 +45,12 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=$(NOTEBOOKS) $(ROOT_FLAG) $(LAB_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check lessonlib tests benchmarks notebooks
-	$(BIN)/ruff format --check lessonlib tests benchmarks notebooks
+	$(BIN)/ruff check lessonlib tests benchmarks tools notebooks
+	$(BIN)/ruff format --check lessonlib tests benchmarks tools notebooks
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix lessonlib tests benchmarks notebooks
-	$(BIN)/ruff format lessonlib tests benchmarks notebooks
+	$(BIN)/ruff check --fix lessonlib tests benchmarks tools notebooks
+	$(BIN)/ruff format lessonlib tests benchmarks tools notebooks
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests --durations=10
@@ -67,6 +74,40 @@ bench: $(STAMP)
 
 figures: $(STAMP)
 	$(BIN)/python tools/export_figures.py
+
+# Debian's Chromium, driven by Playwright's Python package (no browser download). Needs root for apt.
+CHROMIUM ?= /usr/bin/chromium
+REPEAT_RUNS ?= 3
+NB_GLOB = $(if $(NB),$(or $(wildcard $(NOTEBOOKS)/$(NB)*.ipynb),$(error no notebook matches NB=$(NB))),)
+
+browser:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium; \
+	fi
+
+test-browser: $(STAMP) browser
+	rm -rf test-artifacts/screenshots
+	LESSONLIB_BROWSER_TEST=1 NB='$(NB)' CHROMIUM='$(CHROMIUM)' $(BIN)/python -m pytest tests/browser \
+	  -p no:cacheprovider -p no:randomly --durations=0
+
+test-repeat: $(STAMP)
+	$(BIN)/python tools/check_repeatable.py --runs $(REPEAT_RUNS) $(NB_GLOB)
+
+test-offline: $(STAMP)
+	$(BIN)/python tools/check_repeatable.py --runs 1 $(NB_GLOB)
+
+# Instructor kit (docs/teaching_guide.md): decks and student copies, built offline from the notebooks.
+REVEAL_JS ?=
+slides: $(STAMP)
+	$(BIN)/python tools/slides.py build --out build/slides $(if $(REVEAL_JS),--reveal-js $(REVEAL_JS))
+
+student: $(STAMP)
+	$(BIN)/python tools/student.py --out build/student
+
+# Write slide metadata into the notebooks themselves (metadata only; decks do not need it).
+stamp-slides: $(STAMP)
+	$(BIN)/python tools/slides.py stamp
 
 clean:
 	rm -rf $(VENV) build test-artifacts .pytest_cache .ruff_cache

@@ -1,59 +1,100 @@
 """`make bench`: run every benchmark module in this folder and print one table of ratios.
 
-Each ``benchmarks/bench_*.py`` exposes ``run(repeats: int) -> list[benchmarks._timing.Ratio]``.
-Results are also written to ``benchmarks/results.json`` with the machine they were measured on.
+Each ``benchmarks/bench_*.py`` exposes ``run(repeats: int) -> list[benchmarks._timing.Ratio]`` and
+may expose ``memory() -> list[benchmarks._timing.PeakMemory]``. Results are written to
+``benchmarks/results.json`` with the machine they were measured on; ``python tools/bench_table.py``
+renders that file as the README's Markdown table.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import importlib
 import json
 import os
 import pathlib
 import platform
+import time
 
 import torch
 
 HERE = pathlib.Path(__file__).parent
 
 
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            return next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
 def machine() -> dict:
+    """Where the numbers were measured: CPU model, cores, torch threads and versions, GPU if any."""
     return {
         "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
+        "processor": _cpu_model(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
         "torch": torch.__version__,
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        # other processes competing for the cores make every ratio noisier (1-minute average at start)
+        "load_average": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
     }
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeats", type=int, default=7)
+def format_table(rows: list) -> str:
+    """The ratio table as fixed-width text (what ``make bench`` prints)."""
+    pairs = [f"{r.subject} vs {r.reference}" for r in rows]
+    w_name = max([len("benchmark"), *(len(r.benchmark) for r in rows)])
+    w_pair = max([len("subject vs reference"), *(len(p) for p in pairs)])
+    header = f"{'benchmark':<{w_name}} {'subject vs reference':<{w_pair}} {'median':>7} {'range':>13} {'goal':>15}  met"
+    lines = [header, "-" * len(header)]
+    for r, pair in zip(rows, pairs, strict=True):
+        rng, met = f"{r.low:.2f}..{r.high:.2f}", "yes" if r.met else "NO"
+        lines.append(f"{r.benchmark:<{w_name}} {pair:<{w_pair}} {r.median:>6.2f}x {rng:>13} {r.goal:>15}  {met}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--repeats", type=int, default=7, help="interleaved rounds per comparison (default 7)")
     parser.add_argument("--only", default="", help="substring of benchmark module names to run")
-    parser.add_argument("--out", default=str(HERE / "results.json"))
-    args = parser.parse_args()
-    rows = []
-    for path in sorted(HERE.glob("bench_*.py")):
-        if args.only and args.only not in path.stem:
-            continue
-        mod = importlib.import_module(f"benchmarks.{path.stem}")
-        print(f"running {path.stem} ...", flush=True)
+    parser.add_argument("--out", default=str(HERE / "results.json"), help="JSON file to write")
+    args = parser.parse_args(argv)
+    if args.repeats < 3:
+        parser.error(f"--repeats must be >= 3 to report a spread, got {args.repeats}")
+    modules = [p.stem for p in sorted(HERE.glob("bench_*.py")) if args.only in p.stem]
+    if not modules:
+        parser.error(f"no benchmarks/bench_*.py matches --only {args.only!r}")
+    rows, memory, seconds = [], [], {}
+    for stem in modules:
+        mod = importlib.import_module(f"benchmarks.{stem}")
+        print(f"running {stem} ...", flush=True)
+        t0 = time.perf_counter()
         rows.extend(mod.run(repeats=args.repeats))
-    header = f"{'benchmark':<34} {'subject vs reference':<44} {'median':>7} {'range':>15} {'goal':>16}  met"
-    print(header)
-    print("-" * len(header))
-    for r in rows:
-        rng = f"{r.low:.2f}..{r.high:.2f}"
-        print(
-            f"{r.benchmark:<34} {r.subject + ' vs ' + r.reference:<44} {r.median:>6.2f}x {rng:>15} "
-            f"{r.goal:>16}  {'yes' if r.met else 'NO'}"
-        )
-    payload = {"machine": machine(), "repeats": args.repeats, "results": [r.as_dict() for r in rows]}
-    pathlib.Path(args.out).write_text(json.dumps(payload, indent=2) + "\n")
-    print(f"wrote {args.out}")
+        if callable(getattr(mod, "memory", None)):
+            memory.extend(mod.memory())
+        seconds[stem] = round(time.perf_counter() - t0, 1)
+    print()
+    print(format_table(rows))
+    for m in memory:
+        print(f"peak memory  {m.benchmark:<30} {m.setting:<44} +{m.peak_mib:8.1f} MiB ({m.device})")
+    missed = [r for r in rows if not r.met]
+    print(f"\n{len(rows) - len(missed)} of {len(rows)} ratios meet their goal")
+    payload = {
+        "measured_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "repeats": args.repeats,
+        "seconds": seconds,
+        "results": [r.as_dict() for r in rows],
+        "memory": [m.as_dict() for m in memory],
+    }
+    out = pathlib.Path(args.out)
+    out.write_text(json.dumps(payload, indent=2) + "\n")
+    print(f"wrote {out}")
     return 0
 
 

@@ -94,3 +94,20 @@ def ratio(
         1e3 * statistics.median(s),
         1e3 * statistics.median(r),
     )
+
+
+@dataclass(frozen=True)
+class PeakMemory:
+    """Peak memory of one call: how much the process's peak grew while ``setting`` ran, in MiB.
+
+    ``device`` is ``"cpu"`` (peak resident set) or ``"cuda"`` (``torch.cuda.max_memory_allocated``).
+    A benchmark module reports these from an optional ``memory() -> list[PeakMemory]`` function.
+    """
+
+    benchmark: str
+    setting: str
+    peak_mib: float
+    device: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
