@@ -25,7 +25,7 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
-from lessonlib.utils import check_positive, check_probability, randint, uniform
+from lessonlib.utils import check_positive, check_probability, forked_cpu_rng, randint, uniform
 
 __all__ = [
     "D4_NAMES",
@@ -365,9 +365,10 @@ class SeededCompose(v2.Compose):
     """``v2.Compose`` whose randomness comes from an optional ``torch.Generator``.
 
     torchvision's random transforms draw from torch's global RNG. When ``generator`` is given, each
-    call draws one 62-bit seed from it and runs the pipeline inside ``torch.random.fork_rng`` seeded
-    with that seed: results depend only on the generator's state, and the caller's global RNG is left
-    exactly as it was. With ``generator=None`` it is a plain ``v2.Compose``.
+    call draws one 62-bit seed from it and runs the pipeline inside ``lessonlib.utils.forked_cpu_rng``
+    seeded with that seed: results depend only on the generator's state, the caller's global RNG is
+    left exactly as it was, and threads do not interleave their draws. With ``generator=None`` it is
+    a plain ``v2.Compose``.
 
     Attributes ``modality``, ``train``, ``size``, ``channels``, ``mean`` and ``std`` describe the
     output contract (``[..., channels, size, size]`` float32, normalised with ``mean``/``std``).
@@ -386,8 +387,7 @@ class SeededCompose(v2.Compose):
         if self._generator is None:
             return super().forward(*inputs)
         seed = int(randint(0, 2**62, 1, generator=self._generator)[0])
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with forked_cpu_rng(seed):  # torchvision draws its parameters from the global CPU generator
             return super().forward(*inputs)
 
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import torch
 
@@ -31,9 +33,15 @@ __all__ = [
     "check_probability",
     "check_positive",
     "check_range",
+    "forked_cpu_rng",
+    "progress_bar",
+    "STATIC_ENV",
 ]
 
 DEVICE_ENV = "LESSONLIB_DEVICE"
+#: Set to ``1`` for headless runs (nbval, ``make outputs``): widgets become static figures and
+#: progress bars are switched off, so stored outputs hold results, not a frozen "0%" bar.
+STATIC_ENV = "LESSONLIB_STATIC"
 
 
 def device() -> torch.device:
@@ -77,18 +85,54 @@ def make_generator(seed: int, device: torch.device | str | None = "cpu") -> torc
     return g
 
 
+# The global RNG is one per process: two threads inside ``seeded`` at once would interleave their
+# draws. The lock makes each ``seeded`` block atomic, so experiments may run in threads
+# (``lessonlib.training.map_seeds``) and still initialise the same weights as run one by one.
+_SEEDED_LOCK = threading.RLock()
+
+
 @contextlib.contextmanager
 def seeded(seed: int) -> Iterator[None]:
     """Context manager: torch's global RNG (CPU and CUDA) seeded with ``seed`` inside, restored after.
 
     Use it for code that can only draw from the global RNG, such as ``nn.Module`` weight
-    initialisation: ``with seeded(0): model = SmallCNN()``.
+    initialisation: ``with seeded(0): model = SmallCNN()``. The block holds a process-wide lock, so
+    it is safe in threads (and should stay short: build the model inside it, train outside).
     """
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
-    with torch.random.fork_rng(devices=devices):
+    with _SEEDED_LOCK, torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
+        yield
+
+
+def progress_bar(*, total: int, desc: str, enabled: bool = True) -> Any:
+    """A ``tqdm.auto`` bar (a widget in JupyterLab, text on stderr in a terminal) over ``total`` steps.
+
+    Switched off when ``enabled`` is False or in headless runs (``LESSONLIB_STATIC=1``), where nobody
+    watches it and a stored notebook would show it frozen mid-way. The bar disappears when closed.
+    """
+    from tqdm.auto import tqdm
+
+    off = not enabled or os.environ.get(STATIC_ENV, "") == "1"
+    return tqdm(total=total, desc=desc, disable=off, leave=False)
+
+
+@contextlib.contextmanager
+def forked_cpu_rng(seed: int) -> Iterator[None]:
+    """Context manager: torch's global *CPU* generator seeded with ``seed`` inside, restored after.
+
+    For library code that can only draw from the global RNG (``torch.distributions``, torchvision's
+    random transforms, which draw their parameters on the CPU) but must be reproducible from a
+    ``torch.Generator``: draw ``seed`` from that generator, then run the code inside. Unlike
+    ``torch.manual_seed``, it leaves the CUDA generators alone, and it holds the same lock as
+    ``seeded``, so threads cannot interleave their draws.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    with _SEEDED_LOCK, torch.random.fork_rng(devices=[]):
+        torch.default_generator.manual_seed(seed)
         yield
 
 
@@ -162,15 +206,14 @@ def sample_beta(
     """Draws from Beta(``alpha``, ``beta``) of ``shape``, reproducible from ``generator``.
 
     ``torch.distributions.Beta`` cannot take a generator, so we draw one seed from ``generator`` and
-    sample inside a forked global RNG: the result depends only on the generator's state, and torch's
-    global RNG is left exactly as it was.
+    sample inside ``forked_cpu_rng``: the result depends only on the generator's state, torch's
+    global RNG is left exactly as it was, and concurrent calls from threads do not interfere.
     """
     check_positive(alpha, "alpha")
     check_positive(beta, "beta")
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=_gen_device(generator)).item())
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with forked_cpu_rng(seed):
         dist = torch.distributions.Beta(
             torch.tensor(float(alpha), dtype=torch.float64), torch.tensor(float(beta), dtype=torch.float64)
         )
