@@ -17,9 +17,9 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 
-__all__ = ["explorer", "is_static", "reveal", "STATIC_ENV"]
+from lessonlib.utils import STATIC_ENV
 
-STATIC_ENV = "LESSONLIB_STATIC"
+__all__ = ["explorer", "is_static", "reveal", "STATIC_ENV"]
 
 
 def is_static() -> bool:

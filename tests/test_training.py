@@ -182,6 +182,69 @@ def test_repeat_over_seeds_mean_and_sample_std():
         training.repeat_over_seeds(lambda seed: {"a": 1.0} if seed else {"b": 1.0}, 2, progress=False)
 
 
+def _fit_and_weights(seed: int) -> torch.Tensor:
+    x, y = _toy(30, seed)
+    model = training.fit(
+        training.make_model("cnn2d", seed, num_classes=3, width=4),
+        x,
+        y,
+        steps=15,
+        batch_size=8,
+        seed=seed,
+        device="cpu",
+        progress=False,
+    )
+    return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+def test_map_seeds_in_threads_gives_exactly_the_sequential_results_in_order():
+    threads_before = torch.get_num_threads()
+    one = training.map_seeds(_fit_and_weights, [3, 1, 2, 0], workers=1, device="cpu", progress=False)
+    two = training.map_seeds(_fit_and_weights, [3, 1, 2, 0], workers=2, device="cpu", progress=False)
+    four = training.map_seeds(_fit_and_weights, [3, 1, 2, 0], workers=4, device="cpu", progress=False)
+    for a, b, c in zip(one, two, four, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+        torch.testing.assert_close(a, c, rtol=0, atol=0)
+    assert not torch.equal(one[0], one[1])  # the seeds really differ, and the order is the seeds' order
+    assert torch.get_num_threads() == threads_before  # the one-thread-per-task setting is restored
+    torch.set_num_threads(1)  # what map_seeds gives every task on a CPU
+    try:
+        torch.testing.assert_close(one[1], _fit_and_weights(1), rtol=0, atol=0)
+    finally:
+        torch.set_num_threads(threads_before)
+
+
+def test_seeded_is_safe_in_threads():
+    # eight threads initialising models at once get exactly the weights a plain loop gets
+    def init(seed):
+        return training.make_model("cnn2d", seed % 2, width=4).features[0].weight.detach().clone()
+
+    got = training.map_seeds(init, range(8), workers=8, device="cpu", progress=False)
+    for seed, w in enumerate(got):
+        torch.testing.assert_close(w, init(seed), rtol=0, atol=0)
+
+
+def test_map_seeds_raises_the_experiment_error_and_validates():
+    def boom(seed):
+        if seed == 2:
+            raise RuntimeError("seed 2 failed")
+        return seed
+
+    with pytest.raises(RuntimeError, match="seed 2 failed"):
+        training.map_seeds(boom, 4, workers=2, device="cpu", progress=False)
+    with pytest.raises(ValueError, match="workers"):
+        training.map_seeds(boom, 2, workers=0, device="cpu", progress=False)
+    with pytest.raises(TypeError, match="callable"):
+        training.map_seeds(3, 2, progress=False)
+    with pytest.raises(ValueError, match="seeds is empty"):
+        training.map_seeds(boom, [], progress=False)
+    assert training.parallel_workers(1, "cpu") == 1
+    assert 1 <= training.parallel_workers(100, "cpu") <= 8
+    assert training.parallel_workers(5, "meta") == 1  # not a CPU: one at a time
+    with pytest.raises(ValueError, match="n_tasks"):
+        training.parallel_workers(0, "cpu")
+
+
 # ---------------------------------------------------------------- experiment helpers
 
 
@@ -261,7 +324,7 @@ def test_learning_curve_is_paired_and_reproducible():
     kw = dict(sizes=(9, 30), settings={"none": None, "same": None}, seeds=2, steps=5, batch_size=8, progress=False)
     kw["model_kwargs"] = {"num_classes": 3, "width": 4}
     a = training.learning_curve(x, y, x, y, device="cpu", keep_models=True, **kw)
-    b = training.learning_curve(x, y, x, y, device="cpu", **kw)
+    b = training.learning_curve(x, y, x, y, device="cpu", workers=1, **kw)  # threads change nothing
     assert a.accuracy["none"].shape == (2, 2)
     np.testing.assert_array_equal(a.accuracy["none"], b.accuracy["none"])
     np.testing.assert_array_equal(a.gain("same", "none"), 0.0)  # identical settings: paired, zero gain
