@@ -5,8 +5,9 @@ network. This script executes each ``notebooks/NN_*.ipynb`` ``--runs`` times (de
 kernel each time, with ``LESSONLIB_STATIC=1`` and ``PYTHONHASHSEED=0`` as ``make test`` uses, and
 compares the outputs of every cell whose first line is ``# NBVAL_CHECK_OUTPUT``:
 
-* between the runs (any difference is a flake and fails), and
-* with the outputs stored in the notebook (what nbval checks; ``--no-stored`` skips this).
+* between the runs (any difference is a flake and fails: one machine must repeat itself exactly), and
+* with the outputs stored in the notebook (what nbval checks; ``--no-stored`` skips this), exactly or
+  within the ``# tolerance ±x`` a cell declares for trained-model numbers (``tools/checked_output.py``).
 
 A run that raises fails too. Outputs are compared the way nbval does: streams merged per name with
 ``\\r`` progress lines resolved, every mime type except images and widget views.
@@ -44,8 +45,10 @@ import time
 import uuid
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from checked_output import CHECK_MARK, agree, is_checked, tolerance_of  # noqa: E402, F401 (CHECK_MARK: re-exported)
+
 REPO = Path(__file__).resolve().parents[1]
-CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
 IN_NETNS_ENV = "_LESSONLIB_IN_NETNS"
 SKIP_MIME = {"image/png", "image/jpeg", "image/svg+xml", "application/vnd.jupyter.widget-view+json"}
 _CR = re.compile(r"^.*\r(?=[^\n])", re.MULTILINE)
@@ -178,8 +181,24 @@ def checked_outputs(nb) -> dict[int, list[str]]:
     return {
         i: comparable(cell.get("outputs", []))
         for i, cell in enumerate(nb["cells"])
-        if cell["cell_type"] == "code" and _source(cell).lstrip().startswith(CHECK_MARK)
+        if cell["cell_type"] == "code" and is_checked(_source(cell))
     }
+
+
+def checked_tolerances(nb) -> dict[int, float]:
+    """``{cell index: tolerance}`` for every checked cell (0.0 = exact; see ``tools/checked_output.py``)."""
+    return {
+        i: tolerance_of(_source(cell))
+        for i, cell in enumerate(nb["cells"])
+        if cell["cell_type"] == "code" and is_checked(_source(cell))
+    }
+
+
+def agrees_with_stored(stored: list[str] | None, new: list[str], tolerance: float) -> bool:
+    """True when every comparable output of a run agrees with the stored one within ``tolerance``."""
+    if stored is None or len(stored) != len(new):
+        return False
+    return all(agree(a, b, tolerance) for a, b in zip(stored, new, strict=True))
 
 
 def errors_of(nb) -> list[str]:
@@ -262,6 +281,7 @@ def check_notebook(path: Path, runs: int, timeout: int, compare_stored: bool, wo
     fingerprint = sources_fingerprint(path)
     source = nbformat.read(path, as_version=4)  # every run executes this same text
     stored = checked_outputs(source)
+    tolerances = checked_tolerances(source)
     record: dict = {"notebook": path.name, "runs": [], "failures": [], "checked_cells": len(stored)}
     results: list[dict[int, list[str]]] = []
     for r in range(runs):
@@ -289,9 +309,10 @@ def check_notebook(path: Path, runs: int, timeout: int, compare_stored: bool, wo
         )
     if compare_stored and results:
         for cell, outs in results[0].items():
-            if outs != stored.get(cell):
+            if not agrees_with_stored(stored.get(cell), outs, tolerances[cell]):
+                within = f" (beyond its tolerance ±{tolerances[cell]:g})" if tolerances[cell] else ""
                 record["failures"].append(
-                    f"cell {cell} differs from the stored output:\n"
+                    f"cell {cell} differs from the stored output{within}:\n"
                     + _diff(stored.get(cell, []), outs, "stored", "this run")
                 )
     return record
