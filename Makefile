@@ -14,6 +14,13 @@ NOTEBOOKS ?= notebooks
 # `make lab` must not, so this is set per command rather than exported.
 STATIC := LESSONLIB_STATIC=1
 export PYTHONHASHSEED := 0
+# GNU OpenMP (torch's CPU thread pool) spins while it waits for work by default. On the 2-core
+# virtual machines the course is tested on, that made every multi-threaded tensor operation cost
+# about 7 ms (a 1M-element multiply: 7.8 ms with 2 threads, 0.33 ms with PASSIVE; a 100k one:
+# 6.6 ms vs 0.014 ms), which swamped every benchmark and slowed the notebooks. PASSIVE threads
+# sleep instead; on a dedicated multi-core machine it costs microseconds per operation. Override
+# with `make ... OMP_WAIT_POLICY=ACTIVE` to compare.
+export OMP_WAIT_POLICY ?= PASSIVE
 
 .PHONY: help install lab test lint format unit nbval nb outputs bench figures clean test-browser test-repeat test-offline browser
 
@@ -45,12 +52,12 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=$(NOTEBOOKS) $(ROOT_FLAG) $(LAB_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check lessonlib tests benchmarks tools notebooks
-	$(BIN)/ruff format --check lessonlib tests benchmarks tools notebooks
+	$(BIN)/ruff check lessonlib tests benchmarks tools notebooks conftest.py
+	$(BIN)/ruff format --check lessonlib tests benchmarks tools notebooks conftest.py
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix lessonlib tests benchmarks tools notebooks
-	$(BIN)/ruff format lessonlib tests benchmarks tools notebooks
+	$(BIN)/ruff check --fix lessonlib tests benchmarks tools notebooks conftest.py
+	$(BIN)/ruff format lessonlib tests benchmarks tools notebooks conftest.py
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests --durations=10
