@@ -76,13 +76,6 @@ for _i in range(6):  # Vi - Wilson central terminal (RA + LA + LL)/3
     _ELECTRODE_TO_LEAD[6 + _i, :3] = -1.0 / 3.0
     _ELECTRODE_TO_LEAD[6 + _i, 3 + _i] = 1.0
 
-# Large batches are processed in chunks of about this many values (8 MB of float32), so the few
-# in-place passes over a chunk run while it is still in cache (benchmarks/bench_ecg.py compares it
-# with no chunking). Measured on the 2-core CPU for [256, 12, 5000]: 2^17..2^24 values per chunk
-# cost the same within 10% on one thread; with two threads on a busy machine every parallel op pays
-# a scheduling delay, so fewer, larger chunks win (2^19: 1.6 s, 2^21: 1.2 s, 2^24: 0.44 s there).
-# 2^21 is the compromise: as fast as any when idle, fewer synchronisations when not.
-_CHUNK_VALUES = 1 << 21
 
 
 # ----------------------------------------------------------------------------------------------
@@ -544,9 +537,9 @@ def augment_ecg(
        electrodes when ``leads="electrodes"``.
 
     The result equals applying those functions in that order to the records they fire on (up to float
-    rounding), but it is computed in one fused pass per chunk: per-record parameters are ``[B, 1, 1]``
-    tensors, a transform that does not fire gets the neutral value (scale 1, amplitude 0), and large
-    batches are processed in cache-sized chunks (see ``benchmarks/bench_ecg.py``).
+    rounding), but it is computed in one fused pass: per-record parameters are ``[B, 1, 1]`` tensors
+    and a transform that does not fire gets the neutral value (scale 1, amplitude 0)
+    (``benchmarks/bench_ecg.py`` compares it with a loop over records).
 
     Args:
         x: ``[T]``, ``[leads, T]`` or ``[batch, leads, T]`` in mV (in the data's own unit for
@@ -625,23 +618,22 @@ def augment_ecg(
         fire_noise = _fire(b, p, generator, dev)
         snr = uniform((b, 1, 1), low=snr_r[0], high=snr_r[1], generator=generator, device=dev)
 
-    # ---- apply, chunk by chunk, in place in the output (no temporary batch-sized tensors) ----
+    # ---- apply in one fused pass, in place in the output (the noise buffer is the output) ----
+    # (Processing big batches in cache-sized chunks was measured too: on the 2-core machine it was
+    # 6-24% slower than one pass for [256, 12, 5000], so the simpler single pass stays.)
     out = torch.empty_like(xb)
-    step = max(1, _CHUNK_VALUES // (n_leads * n))
-    t_all = _time_axis(n, fs, dev) if sines else None
-    for a in range(0, b, step):
-        z = slice(a, min(b, a + step))
-        xc, oc, sc = xb[z], out[z], s[z]
-        power = _record_power_checked(xc)  # also the NaN check: NaN/inf propagate into the power
-        if noise:
-            _fill_noise(oc, mode, generator)
-            p_raw = _mean_square(oc).clamp_min(1e-30)
-            k = fire_noise[z] * sc * torch.sqrt(power * torch.pow(10.0, -snr[z] / 10) / p_raw)
-            oc.mul_(k.to(x.dtype)).addcmul_(xc, sc.to(x.dtype))
-        else:
-            torch.mul(xc, sc.to(x.dtype), out=oc)
+    power = _record_power_checked(xb)  # also the NaN check: NaN/inf propagate into the power
+    if noise:
+        _fill_noise(out, mode, generator)
+        p_raw = _mean_square(out).clamp_min(1e-30)
+        k = fire_noise * s * torch.sqrt(power * torch.pow(10.0, -snr / 10) / p_raw)
+        out.mul_(k.to(x.dtype)).addcmul_(xb, s.to(x.dtype))
+    else:
+        torch.mul(xb, s.to(x.dtype), out=out)
+    if sines:
+        t_all = _time_axis(n, fs, dev)
         for amp, fr, ph in sines:
-            oc.add_(_render_sinusoids(amp[z], fr[z], ph[z], t_all, mode, n_leads).to(x.dtype))
+            out.add_(_render_sinusoids(amp, fr, ph, t_all, mode, n_leads).to(x.dtype))
     return out.reshape(x.shape)
 
 

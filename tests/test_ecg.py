@@ -167,14 +167,6 @@ def test_augment_ecg_equals_composition_of_parts_for_scale_and_wander():
     torch.testing.assert_close(y, expected, atol=1e-5, rtol=1e-5)
 
 
-def test_chunked_and_unchunked_agree(monkeypatch):
-    x = _signal((10, 3, 400))
-    a = ecg.augment_ecg(x, 500.0, p=1.0, noise=False, generator=make_generator(0))
-    monkeypatch.setattr(ecg, "_CHUNK_VALUES", 1200)  # one record per chunk
-    b = ecg.augment_ecg(x, 500.0, p=1.0, noise=False, generator=make_generator(0))
-    torch.testing.assert_close(a, b)
-
-
 def test_einthoven_common_breaks_electrodes_keeps():
     rec = load_ecg_12lead()
     x = rec.signal
