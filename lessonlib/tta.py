@@ -74,13 +74,15 @@ DISAGREEMENTS = ("mutual_information", "variance", "vote")
 
 #: Default bound on the work per forward pass when ``batch_size=None``, in input pixels
 #: (views × images × H × W). Measured with ``python -m benchmarks.bench_tta --sweep`` on the
-#: course's 2-core CPU (SmallCNN, 64 images, D4, median ms per call): on 8x8 images, chunks of
-#: 1/2/4/8/16/32/64 images took 45.7/33.0/22.2/16.7/12.2/10.2/13.8 ms, fastest at 32 images
-#: (256 view-images, 16 384 pixels); on 32x32 images 69.7/59.6/56.9/58.0/123.8/143.4/182.9 ms,
-#: fastest at 4-8 images (32-64 k pixels) and twice as slow beyond. Past a few tens of thousands
-#: of pixels a pass's activations no longer fit in cache (our reading) and it becomes
-#: memory-bound, so one giant batch is *slower* than chunks. 2**14 pixels is the fastest setting
-#: on 8x8 and within 5% of the fastest on 32x32.
+#: course's 2-core CPU (SmallCNN, 64 images, D4, median ms per call for chunks of
+#: 1/2/4/8/16/32/64 images), with ``OMP_WAIT_POLICY=PASSIVE`` as the Makefile sets it:
+#: two threads, 8x8: 67/38/25/18/13/11.8/11.6 ms; 32x32: 156/135/127/126/125/163/244 ms;
+#: one thread (as notebook 06 runs), 8x8: 32/23/18/15/14.0/14.0/16.9; 32x32: 185/193/189/187/186/281/348.
+#: Small chunks pay per-pass overhead; on 32x32 images, chunks past 16 images (128k pixels) are
+#: slower again, as the activations outgrow the cache. 2**14 pixels (32 images of 8x8, 2 of 32x32)
+#: is within 8% of the fastest chunk in all four settings. (An earlier sweep with OpenMP's default
+#: spinning wait policy made every chunk above ~32k pixels look twice as slow: on these virtual
+#: machines each multi-threaded operation then waits milliseconds for the second core.)
 DEFAULT_PIXELS_PER_PASS_CPU = 2**14
 #: Accelerators (CUDA, MPS) want big passes to fill the device; not tuned here beyond "large".
 DEFAULT_PIXELS_PER_PASS_ACCELERATOR = 2**22
