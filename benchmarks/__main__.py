@@ -15,9 +15,13 @@ import json
 import os
 import pathlib
 import platform
+import subprocess
+import sys
 import time
 
 import torch
+
+from benchmarks._timing import PeakMemory, Ratio
 
 HERE = pathlib.Path(__file__).parent
 
@@ -40,6 +44,8 @@ def machine() -> dict:
         "python": platform.python_version(),
         "torch": torch.__version__,
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        # OpenMP's wait policy decides whether multi-threaded ops stall on small shared VMs (Makefile)
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(OpenMP default)"),
         # other processes competing for the cores make every ratio noisier (1-minute average at start)
         "load_average": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
     }
@@ -58,6 +64,33 @@ def format_table(rows: list) -> str:
     return "\n".join(lines)
 
 
+def _run_module(stem: str, repeats: int) -> dict:
+    """Run one benchmark module here; its ratios and peak memory as plain dicts."""
+    mod = importlib.import_module(f"benchmarks.{stem}")
+    memory = mod.memory() if callable(getattr(mod, "memory", None)) else []
+    return {"rows": [r.as_dict() for r in mod.run(repeats=repeats)], "memory": [m.as_dict() for m in memory]}
+
+
+def _run_isolated(stem: str, repeats: int) -> tuple[list[Ratio], list[PeakMemory]]:
+    """Run one benchmark module in a fresh Python process.
+
+    Each module gets the same clean start: run in one process, the TTA ratios on 32x32 images moved
+    from 0.56x to 1.28x of one big pass depending on what the mixing benchmark had allocated before
+    them (heap and page-cache state), which says nothing about TTA.
+    """
+    code = (
+        "import json, sys; from benchmarks.__main__ import _run_module; "
+        "print('\\n' + json.dumps(_run_module(sys.argv[1], int(sys.argv[2]))))"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code, stem, str(repeats)], cwd=HERE.parent, capture_output=True, text=True
+    )
+    if res.returncode != 0:
+        raise RuntimeError(f"benchmarks/{stem}.py failed:\n{res.stderr[-4000:]}")
+    payload = json.loads(res.stdout.strip().splitlines()[-1])
+    return [Ratio(**r) for r in payload["rows"]], [PeakMemory(**m) for m in payload["memory"]]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--repeats", type=int, default=7, help="interleaved rounds per comparison (default 7)")
@@ -71,12 +104,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no benchmarks/bench_*.py matches --only {args.only!r}")
     rows, memory, seconds = [], [], {}
     for stem in modules:
-        mod = importlib.import_module(f"benchmarks.{stem}")
         print(f"running {stem} ...", flush=True)
         t0 = time.perf_counter()
-        rows.extend(mod.run(repeats=args.repeats))
-        if callable(getattr(mod, "memory", None)):
-            memory.extend(mod.memory())
+        got_rows, got_memory = _run_isolated(stem, args.repeats)
+        rows.extend(got_rows)
+        memory.extend(got_memory)
         seconds[stem] = round(time.perf_counter() - t0, 1)
     print()
     print(format_table(rows))
