@@ -19,7 +19,25 @@ import matplotlib.pyplot as plt
 
 from lessonlib.utils import STATIC_ENV
 
-__all__ = ["explorer", "is_static", "reveal", "STATIC_ENV"]
+__all__ = ["explorer", "is_static", "reveal", "Shown", "STATIC_ENV"]
+
+
+class Shown:
+    """What ``explorer`` and ``reveal`` return in interactive mode: a handle on a widget they have
+    already displayed. ``box`` is the ipywidgets container (for tests or custom layouts).
+
+    Returning the container itself made JupyterLab show it a second time whenever the call was the
+    cell's last expression (the browser test caught it); this handle displays as nothing.
+    """
+
+    def __init__(self, box: Any) -> None:
+        self.box = box
+
+    def _ipython_display_(self) -> None:  # already on the page: showing it again would duplicate it
+        return None
+
+    def __repr__(self) -> str:
+        return f"<Shown {type(self.box).__name__}>"
 
 
 def is_static() -> bool:
@@ -78,8 +96,8 @@ def explorer(
         static: force static (True) or interactive (False) mode; default ``is_static()``.
 
     Returns:
-        The ipywidgets container in interactive mode (already displayed), or ``None`` in static mode
-        after showing one figure drawn with every control's default value.
+        In interactive mode a ``Shown`` handle (``.box`` is the container, already displayed); in
+        static mode ``None``, after showing one figure drawn with every control's default value.
     """
     import ipywidgets as w
     from IPython.display import display
@@ -128,14 +146,15 @@ def explorer(
     box.add_class("lessonlib-explorer")
     display(box)
     redraw()
-    return box
+    return Shown(box)
 
 
 def reveal(label: str, content_markdown: str, *, static: bool | None = None):
     """A "reveal" button that shows ``content_markdown`` when clicked (model answers, rubrics).
 
     In static mode it shows the label and notes that the answer is hidden, without revealing it, so
-    stored outputs never give the answer away.
+    stored outputs never give the answer away, and returns ``None``; in interactive mode it returns a
+    ``Shown`` handle (``.box`` is the displayed container).
     """
     import ipywidgets as w
     from IPython.display import Markdown, display
@@ -155,4 +174,4 @@ def reveal(label: str, content_markdown: str, *, static: bool | None = None):
     button.on_click(click)
     box = w.VBox([button, out])
     display(box)
-    return box
+    return Shown(box)

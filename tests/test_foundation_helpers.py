@@ -78,12 +78,25 @@ def test_explorer_static_draws_defaults(monkeypatch):
 
 def test_explorer_interactive_reacts():
     seen = []
-    box = widgets.explorer(lambda k: seen.append(k), {"k": (1, 5, 1)}, static=False)
+    shown = widgets.explorer(lambda k: seen.append(k), {"k": (1, 5, 1)}, static=False)
+    box = shown.box
     slider = box.children[0].children[0]
     assert isinstance(slider, w.IntSlider) and seen == [1]
     slider.value = 3
     assert seen[-1] == 3
     assert "lessonlib-explorer" in box._dom_classes
+    # as a cell's last expression the result goes through IPython's display formatter: the handle must
+    # produce nothing there (the container itself would produce a second widget view)
+    from IPython.core.interactiveshell import InteractiveShell
+
+    formatter = InteractiveShell.instance().display_formatter
+    assert formatter.format(shown) == ({}, {})
+    assert "application/vnd.jupyter.widget-view+json" in formatter.format(box)[0]
+
+
+def test_reveal_interactive_returns_a_handle_not_a_second_display():
+    shown = widgets.reveal("Q1", "the answer", static=False)
+    assert isinstance(shown, widgets.Shown) and shown.box.children[0].description.startswith("Reveal: Q1")
 
 
 def test_explorer_rejects_bad_controls():
