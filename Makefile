@@ -34,7 +34,7 @@ help:
 	@echo "make bench   - run the performance comparisons in benchmarks/"
 	@echo "make slides  - one offline HTML slide deck per notebook in build/slides/ (REVEAL_JS=dir to use reveal.js)"
 	@echo "make student - student copies (no solutions, no outputs) in build/student/"
-	@echo "make test-browser - open every notebook in JupyterLab in headless Chromium (screenshots in test-artifacts/)"
+	@echo "make test-browser - open every notebook in JupyterLab and every slide deck in headless Chromium (screenshots in test-artifacts/)"
 	@echo "make test-repeat  - run every notebook 3 times offline; checked numbers must agree (NB=03 for one)"
 	@echo "make test-offline - run every notebook once offline against its stored checked outputs"
 
@@ -96,6 +96,7 @@ browser:
 test-browser: $(STAMP) browser
 	rm -rf test-artifacts/screenshots
 	LESSONLIB_BROWSER_TEST=1 NB='$(NB)' CHROMIUM='$(CHROMIUM)' $(BIN)/python -m pytest tests/browser \
+	  tests/test_instructor.py::test_deck_opens_in_a_browser_with_its_figures \
 	  -p no:cacheprovider -p no:randomly --durations=0
 
 test-repeat: $(STAMP)
