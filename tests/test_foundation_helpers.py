@@ -134,6 +134,16 @@ def test_check_number_explains():
         exercises.check_number("ex", ..., 3.0, must_pass=True)
 
 
+def test_check_choice_with_a_menu_explains_every_pick_and_names_typos():
+    menu = {"shift": "the digit stays a digit", "hflip": "mirrors the stroke order", "noise": "faint, harmless"}
+    fb = exercises.check_choice("ex", {"hflip", "nosie"}, {"noise", "shift"}, options=menu)
+    assert not fb.passed
+    assert "hflip should not be picked (mirrors the stroke order)" in fb.message
+    assert "nosie should not be picked (not one of the options" in fb.message and "spelling" in fb.message
+    assert "noise is missing (faint, harmless)" in fb.message
+    assert exercises.check_choice("ex", {"shift", "noise"}, {"noise", "shift"}, options=menu).passed
+
+
 def test_check_choice_lists_each_mistake_with_reason():
     fb = exercises.check_choice("ex", {"hflip", "noise"}, {"noise", "shift"}, reasons={"hflip": "mirrors text"})
     assert not fb.passed

@@ -102,12 +102,14 @@ def check_choice(
     expected: Iterable[Any],
     *,
     reasons: Mapping[Any, str] | None = None,
+    options: Mapping[Any, str] | None = None,
     must_pass: bool = False,
 ) -> Feedback:
     """Check a set of picked options (e.g. "which transforms preserve the label?") against ``expected``.
 
-    ``reasons`` maps each option to why it belongs (or not); every wrongly included or missed option
-    is listed with its reason.
+    ``options`` (the menu shown to the learner, ``{option: why it belongs or not}``) doubles as the
+    reasons, and a pick that is not on the menu (a typo) is named as such; ``reasons`` adds or
+    overrides explanations. Every wrongly included or missed option is listed with its reason.
     """
     if is_placeholder(answer):
         return _not_attempted(exercise, must_pass)
@@ -120,7 +122,11 @@ def check_choice(
     want = set(expected)
     if picked == want:
         return report(exercise, True, f"exactly right: {sorted(map(str, want))}.", must_pass=must_pass)
-    reasons = reasons or {}
+    menu = dict(options or {})
+    reasons = {**menu, **(reasons or {})}
+    if menu:
+        for item in picked - set(menu):
+            reasons[item] = f"not one of the options {sorted(map(str, menu))}; check the spelling"
     parts = []
     for item in sorted(picked - want, key=str):
         parts.append(f"{item!s} should not be picked ({reasons.get(item, 'it does not fit')})")

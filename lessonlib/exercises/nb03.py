@@ -31,11 +31,7 @@ NOISE_OPTIONS = {
 def check_noise_features(answer: Any, *, must_pass: bool = False) -> Feedback:
     """Exercise 03.1: which of these clinical features may receive Gaussian noise?"""
     expected = {"age (years)", "BMI (kg/m^2)", "serum cholesterol (mg/dL)"}
-    reasons = dict(NOISE_OPTIONS)
-    if isinstance(answer, (set, list, tuple)):
-        for item in set(answer) - set(NOISE_OPTIONS):
-            reasons[item] = f"not one of the options {sorted(NOISE_OPTIONS)}"
-    return check_choice("03.1 which features get noise", answer, expected, reasons=reasons, must_pass=must_pass)
+    return check_choice("03.1 which features get noise", answer, expected, options=NOISE_OPTIONS, must_pass=must_pass)
 
 
 def _wander_probe(fs: float, seconds: float):
