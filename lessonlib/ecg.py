@@ -133,6 +133,14 @@ def _check_nonneg_range(r: object, name: str) -> tuple[float, float]:
     return lo, hi
 
 
+def _check_positive_range(r: object, name: str) -> tuple[float, float]:
+    """A factor or ``(min, max)`` range of factors: positive and finite."""
+    lo, hi = check_range(r, name)
+    if lo <= 0 or not math.isfinite(hi):
+        raise ValueError(f"{name} must be positive and finite, got {r!r}")
+    return lo, hi
+
+
 def _fire(b: int, p: float, generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
     """Per-record Bernoulli(p) as float ``[B, 1, 1]`` (1 = the transform fires)."""
     return (uniform((b, 1, 1), generator=generator, device=device) < p).to(torch.float32)
@@ -408,9 +416,7 @@ def amplitude_scale(
         A new tensor, same shape, dtype and device as ``x``.
     """
     _check_signal(x)
-    lo, hi = check_range(scale, "scale")
-    if lo <= 0 or not math.isfinite(hi):
-        raise ValueError(f"scale must be positive and finite, got {scale!r}")
+    lo, hi = _check_positive_range(scale, "scale")
     xb = _as_batch(x)
     s = uniform((xb.shape[0], 1, 1), low=lo, high=hi, generator=generator, device=x.device)
     return (xb * s.to(x.dtype)).reshape(x.shape)
@@ -488,9 +494,7 @@ def time_scale(
         A new tensor, same shape, dtype and device as ``x``.
     """
     _check_signal(x)
-    lo, hi = check_range(factor, "factor")
-    if lo <= 0 or not math.isfinite(hi):
-        raise ValueError(f"factor must be positive and finite, got {factor!r}")
+    lo, hi = _check_positive_range(factor, "factor")
     xb = _as_batch(x)
     b, _, n = xb.shape
     f = uniform((b, 1, 1), low=lo, high=hi, generator=generator, device=x.device, dtype=torch.float64)
@@ -567,9 +571,7 @@ def augment_ecg(
     ):
         if not isinstance(flag, bool):
             raise TypeError(f"{name} must be True or False, got {flag!r}")
-    s_r = check_range(scale_range, "scale_range")
-    if s_r[0] <= 0 or not math.isfinite(s_r[1]):
-        raise ValueError(f"scale_range must be positive and finite, got {scale_range!r}")
+    s_r = _check_positive_range(scale_range, "scale_range")
     w_amp = _check_nonneg_range(wander_amplitude_mv, "wander_amplitude_mv")
     w_f = _check_nonneg_range(wander_freq_hz, "wander_freq_hz")
     if wander and w_f[1] >= fs / 2:
@@ -582,9 +584,7 @@ def augment_ecg(
     snr_r = check_range(snr_db, "snr_db")
     if not (math.isfinite(snr_r[0]) and math.isfinite(snr_r[1])):
         raise ValueError(f"snr_db must be finite dB values, got {snr_db!r}")
-    st_r = check_range(stretch_factor, "stretch_factor")
-    if st_r[0] <= 0 or not math.isfinite(st_r[1]):
-        raise ValueError(f"stretch_factor must be positive and finite, got {stretch_factor!r}")
+    st_r = _check_positive_range(stretch_factor, "stretch_factor")
 
     xb = _as_batch(x)
     b, n_leads, n = xb.shape
