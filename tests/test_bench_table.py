@@ -48,6 +48,8 @@ def test_render_copies_the_numbers_and_names_missed_goals():
     payload = _payload()
     payload["machine"]["load_average"] = 7.5
     assert bench_table.render(payload).splitlines()[0].endswith("04:00 UTC. Load average 7.5 when the run started.")
+    payload["machine"]["omp_wait_policy"] = "PASSIVE"  # it changes every multi-threaded timing: say it
+    assert "(2 cores, 2 torch threads, OMP_WAIT_POLICY=PASSIVE, CPU only)" in bench_table.render(payload)
     assert "| tta_d4 | batch_size=None | 12.3 MiB | cpu |" in lines
     # every table row has as many cells as its header
     table = [line for line in lines if line.startswith("| ") and "MiB" not in line and "peak memory" not in line]

@@ -31,9 +31,10 @@ def machine_line(payload: dict) -> str:
     when = f", {payload['measured_at']}" if payload.get("measured_at") else ""
     load = m.get("load_average")
     busy = f" Load average {load:g} when the run started." if load is not None else ""
+    omp = f", OMP_WAIT_POLICY={m['omp_wait_policy']}" if m.get("omp_wait_policy") else ""
     return (
         f"Measured on {m.get('processor', 'an unknown CPU')} ({m.get('cpu_count', '?')} cores, "
-        f"{m.get('torch_threads', '?')} torch threads, {device}), torch {m.get('torch', '?')}, "
+        f"{m.get('torch_threads', '?')} torch threads{omp}, {device}), torch {m.get('torch', '?')}, "
         f"{payload.get('repeats', '?')} interleaved repeats per comparison{when}.{busy}"
     )
 
