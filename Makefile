@@ -96,7 +96,6 @@ browser:
 test-browser: $(STAMP) browser
 	rm -rf test-artifacts/screenshots
 	LESSONLIB_BROWSER_TEST=1 NB='$(NB)' CHROMIUM='$(CHROMIUM)' $(BIN)/python -m pytest tests/browser \
-	  tests/test_instructor.py::test_deck_opens_in_a_browser_with_its_figures \
 	  -p no:cacheprovider -p no:randomly --durations=0
 
 test-repeat: $(STAMP)

@@ -10,15 +10,14 @@ For every ``notebooks/NN_*.ipynb`` present:
   exercise cells run, after the earlier cells they need (found from the names they use; a cell tagged
   ``exercise-setup`` is always included), in one in-process IPython shell.
 
-``LESSONLIB_BROWSER_TEST=1`` (with ``/usr/bin/chromium`` and Playwright) also opens each deck in
-headless Chromium, steps through every slide and checks that every figure is decoded.
+``make test-browser`` also opens each deck in headless Chromium (``tests/browser/test_decks.py``),
+steps through every slide and checks that every figure is decoded.
 """
 
 from __future__ import annotations
 
 import ast
 import importlib.util
-import os
 import re
 import shutil
 import subprocess
@@ -660,38 +659,3 @@ def test_student_checks_pass_with_the_model_answers(shell, isolated_globals, pat
         run_cell(shell, source, "a cell the exercises need", path)
     for what, source in steps:
         run_cell(shell, source, what, path)
-
-
-# ---------------------------------------------------------------------------------------------------
-# Optional: open the decks in headless Chromium (make test-browser environments).
-
-BROWSER = os.environ.get("LESSONLIB_BROWSER_TEST") == "1"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-
-
-@pytest.mark.skipif(not BROWSER, reason="set LESSONLIB_BROWSER_TEST=1 (make test-browser) to open decks in Chromium")
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_deck_opens_in_a_browser_with_its_figures(deck_dir, path):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} not found; `make browser` installs Debian's chromium")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            errors, remote = [], []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("request", lambda r: remote.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
-            page.goto((deck_dir / f"{path.stem}.slides.html").as_uri())
-            n_pages = page.evaluate("window.deck.pages.length")
-            n_steps = n_pages + page.evaluate("document.querySelectorAll('.fragment').length")
-            for _ in range(n_steps):
-                page.keyboard.press("ArrowRight")
-            index, _shown = page.evaluate("window.deck.current()")
-            assert index == n_pages - 1, f"stepping through the deck stopped at page {index} of {n_pages}"
-            broken = page.evaluate(
-                "Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).length"
-            )
-            assert not errors and not remote and broken == 0, (errors, remote, broken)
-        finally:
-            browser.close()
