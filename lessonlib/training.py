@@ -373,9 +373,9 @@ def parallel_workers(n_tasks: int, device: torch.device | str | None = None) -> 
 
 
 @contextlib.contextmanager
-def _one_thread_per_task(workers: int, device: torch.device) -> Iterator[None]:
-    """On a CPU, give every task one intra-op thread (restored after), whatever ``workers`` is, so
-    the results do not depend on how many tasks share the cores."""
+def _one_thread_per_task(device: torch.device) -> Iterator[None]:
+    """On a CPU, give every task one intra-op thread (restored after), however many tasks run at
+    once, so the results do not depend on how many share the cores."""
     if device.type != "cpu":
         yield
         return
@@ -429,7 +429,7 @@ def map_seeds(
         return result
 
     try:
-        with _one_thread_per_task(workers, dev):
+        with _one_thread_per_task(dev):
             if workers == 1:
                 return [run(s) for s in seeds]
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lessonlib-seed") as pool:
