@@ -63,6 +63,22 @@ def test_checked_outputs_takes_only_cells_marked_check_output():
     assert check_repeatable.checked_outputs(nb) == {0: ["[stdout]\n1\n"], 3: ["[stdout]\n3\n"]}
 
 
+def test_stored_outputs_are_compared_within_the_declared_tolerance_only():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(f"{CHECK}\n# tolerance ±0.02: trained\nprint(a)", outputs=[_stream("acc 0.90\n")]),
+        nbformat.v4.new_code_cell(f"{CHECK}\nprint(b)", outputs=[_stream("acc 0.90\n")]),
+    ]
+    tol = check_repeatable.checked_tolerances(nb)
+    stored = check_repeatable.checked_outputs(nb)
+    assert tol == {0: 0.02, 1: 0.0}
+    assert check_repeatable.agrees_with_stored(stored[0], ["[stdout]\nacc 0.91\n"], tol[0])
+    assert not check_repeatable.agrees_with_stored(stored[0], ["[stdout]\nacc 0.95\n"], tol[0])
+    assert not check_repeatable.agrees_with_stored(stored[1], ["[stdout]\nacc 0.91\n"], tol[1])  # exact cell
+    assert not check_repeatable.agrees_with_stored(None, ["[stdout]\nacc 0.90\n"], tol[0])  # a new checked cell
+    assert not check_repeatable.agrees_with_stored(stored[0], [*stored[0], "[stderr]\nx\n"], tol[0])
+
+
 def _write(path: Path, cells: list[tuple[str, list[dict]]]) -> Path:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
