@@ -13,11 +13,14 @@ Python's global RNGs are never used.
 from __future__ import annotations
 
 import contextlib
+import math
+import numbers
 import os
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 __all__ = [
@@ -30,9 +33,16 @@ __all__ = [
     "randperm",
     "sample_beta",
     "check_tensor",
+    "check_number",
+    "check_int",
+    "check_bool",
+    "check_one_of",
+    "check_generator",
     "check_probability",
     "check_positive",
     "check_range",
+    "compute_dtype",
+    "LOW_PRECISION",
     "forked_cpu_rng",
     "progress_bar",
     "STATIC_ENV",
@@ -226,6 +236,149 @@ def sample_beta(
 # ----------------------------------------------------------------------------------------------
 
 
+def _describe(v: object) -> str:
+    """``repr`` of a rejected value, shortened so an error message stays one line."""
+    text = repr(v)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _real_scalar(v: object) -> float | None:
+    """``v`` as a Python float if it is a real scalar (not bool), else None.
+
+    Accepts Python ints and floats, numpy scalars and 0-d arrays of a real dtype, and 0-d tensors of
+    a real dtype (on any device). Bools (Python, numpy or torch) are refused: ``True`` is almost always
+    a slip for a flag, not the number 1.
+    """
+    if isinstance(v, (bool, np.bool_)):
+        return None
+    if isinstance(v, numbers.Real):
+        return float(v)
+    if isinstance(v, np.ndarray) and v.ndim == 0 and v.dtype.kind in "iuf":
+        return float(v)
+    if isinstance(v, torch.Tensor) and v.ndim == 0 and v.dtype != torch.bool and not v.is_complex():
+        return float(v.item())
+    return None
+
+
+def check_number(
+    v: object,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_inclusive: bool = True,
+    high_inclusive: bool = True,
+    finite: bool = True,
+) -> float:
+    """Validate a real scalar, optionally bounded; returns it as a Python float.
+
+    Args:
+        v: the value. Any real scalar is accepted: ``int``, ``float``, numpy scalars and 0-d arrays,
+            0-d tensors. Bools, strings, ``None``, sequences and complex numbers are refused.
+        name: the parameter's name, used in the error message.
+        low, high: optional bounds; ``low_inclusive``/``high_inclusive`` say whether they are allowed.
+        finite: refuse NaN and ±inf (default). NaN is always refused: it fails every comparison, so it
+            would otherwise pass any bound check unnoticed.
+
+    Raises:
+        TypeError: ``v`` is not a real scalar.
+        ValueError: NaN, infinite (when ``finite``), or outside the bounds; the message names ``name``,
+            what came and what was expected.
+    """
+    f = _real_scalar(v)
+    if f is None:
+        raise TypeError(f"{name} must be a real number, got {type(v).__name__} {_describe(v)}")
+    if math.isnan(f):
+        raise ValueError(f"{name} must be a number, got NaN")
+    if finite and math.isinf(f):
+        raise ValueError(f"{name} must be finite, got {f}")
+    if low is not None and (f < low or (f == low and not low_inclusive)):
+        raise ValueError(f"{name} must be {'>=' if low_inclusive else '>'} {low}, got {_describe(v)}")
+    if high is not None and (f > high or (f == high and not high_inclusive)):
+        raise ValueError(f"{name} must be {'<=' if high_inclusive else '<'} {high}, got {_describe(v)}")
+    return f
+
+
+def check_int(v: object, name: str, *, low: int | None = None, high: int | None = None) -> int:
+    """Validate an integer (Python int, numpy integer, 0-d integer array or tensor); returns an ``int``.
+
+    Floats are refused even when integral-valued (``2.0``), so ``seeds=[0.5, 1.5]`` cannot be silently
+    truncated; bools are refused. ``low``/``high`` are inclusive bounds.
+
+    Raises:
+        TypeError: not an integer. ValueError: outside ``[low, high]``. Messages name ``name``.
+    """
+    out: int | None = None
+    if isinstance(v, (bool, np.bool_)):
+        out = None
+    elif isinstance(v, numbers.Integral):
+        out = int(v)
+    elif isinstance(v, np.ndarray) and v.ndim == 0 and v.dtype.kind in "iu":
+        out = int(v)
+    elif isinstance(v, torch.Tensor) and v.ndim == 0 and not v.is_floating_point() and not v.is_complex():
+        if v.dtype != torch.bool:
+            out = int(v.item())
+    if out is None:
+        raise TypeError(f"{name} must be an integer, got {type(v).__name__} {_describe(v)}")
+    if low is not None and out < low:
+        raise ValueError(f"{name} must be >= {low}, got {out}")
+    if high is not None and out > high:
+        raise ValueError(f"{name} must be <= {high}, got {out}")
+    return out
+
+
+def check_bool(v: object, name: str) -> bool:
+    """Validate a flag: ``True``/``False`` (or a numpy bool); returns a Python ``bool``.
+
+    Raises:
+        TypeError: anything else (``0``, ``"yes"``, ``None``), naming ``name``.
+    """
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    raise TypeError(f"{name} must be True or False, got {type(v).__name__} {_describe(v)}")
+
+
+def check_one_of(v: object, name: str, options: Sequence[Any]) -> Any:
+    """Validate that ``v`` is one of ``options`` (compared with ``==``); returns ``v``.
+
+    Raises:
+        ValueError: naming ``name``, what came and the allowed options.
+    """
+    try:
+        ok = any(v == o and type(v) is type(o) for o in options)
+    except Exception:  # noqa: BLE001 - an exotic == is simply "not one of them"
+        ok = False
+    if not ok:
+        raise ValueError(f"{name} must be one of {list(options)!r}, got {_describe(v)}")
+    return v
+
+
+def check_generator(generator: object, name: str = "generator") -> torch.Generator | None:
+    """Validate an optional ``torch.Generator``; returns it unchanged (``None`` stays ``None``).
+
+    Raises:
+        TypeError: anything else, e.g. an int seed (use ``lessonlib.make_generator(seed)``).
+    """
+    if generator is None or isinstance(generator, torch.Generator):
+        return generator
+    hint = "; make one with lessonlib.make_generator(seed)" if _real_scalar(generator) is not None else ""
+    raise TypeError(f"{name} must be a torch.Generator or None, got {type(generator).__name__}{hint}")
+
+
+#: Floating dtypes too coarse to compute in: results are computed in float32 and returned in the input's dtype.
+LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
+def compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype to compute in for data of ``dtype``: float32 for float16/bfloat16, else ``dtype`` itself.
+
+    float16 overflows at 65504 (a variance of ordinary lab values does) and many CPU kernels
+    (``ndtri``, ``lu``) do not exist for half precision; computing in float32 and casting the result
+    back keeps the caller's dtype without those failures.
+    """
+    return torch.float32 if dtype in LOW_PRECISION else dtype
+
+
 def check_tensor(
     x: object,
     name: str,
@@ -233,8 +386,17 @@ def check_tensor(
     ndim: int | Sequence[int] | None = None,
     floating: bool = False,
     finite: bool = False,
+    nonempty: bool = False,
 ) -> torch.Tensor:
     """Validate that ``x`` is a tensor with an allowed number of dimensions (and optionally float/finite).
+
+    Args:
+        x: the value to check.
+        name: the parameter's name, used in the message.
+        ndim: allowed number(s) of dimensions.
+        floating: require a floating-point dtype (float16/bfloat16 included; see ``compute_dtype``).
+        finite: refuse NaN and ±inf.
+        nonempty: refuse a tensor with no elements.
 
     Returns ``x`` unchanged so it can be used inline. Raises ``TypeError``/``ValueError`` whose
     message names ``name``.
@@ -249,35 +411,43 @@ def check_tensor(
             )
     if floating and not x.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
+    if nonempty and x.numel() == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(x.shape)}); expected at least one element")
     if finite and x.is_floating_point() and not bool(torch.isfinite(x).all()):
         raise ValueError(f"{name} contains NaN or infinite values; expected finite numbers")
     return x
 
 
 def check_probability(p: object, name: str) -> float:
-    """Validate a probability in [0, 1]; returns it as float."""
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= float(p) <= 1.0:
-        raise ValueError(f"{name} must be a probability in [0, 1], got {p!r}")
-    return float(p)
+    """Validate a probability in [0, 1] (any real scalar, NaN refused); returns it as float."""
+    f = check_number(p, name, finite=False)
+    if not 0.0 <= f <= 1.0:
+        raise ValueError(f"{name} must be a probability in [0, 1], got {_describe(p)}")
+    return f
 
 
 def check_positive(v: object, name: str) -> float:
-    """Validate a finite number > 0; returns it as float."""
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0.0 < float(v) < float("inf")):
-        raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
-    return float(v)
+    """Validate a finite number > 0 (any real scalar, NaN and inf refused); returns it as float."""
+    f = check_number(v, name, finite=False)
+    if not 0.0 < f < math.inf:
+        raise ValueError(f"{name} must be a finite number > 0, got {_describe(v)}")
+    return f
 
 
-def check_range(r: object, name: str, *, low: float | None = None) -> tuple[float, float]:
-    """Validate a ``(min, max)`` pair with ``min <= max`` (and ``min >= low`` if given); a single
-    number ``v`` is read as ``(v, v)``. Returns a tuple of floats."""
-    if isinstance(r, (int, float)) and not isinstance(r, bool):
+def check_range(
+    r: object, name: str, *, low: float | None = None, high: float | None = None, low_inclusive: bool = True
+) -> tuple[float, float]:
+    """Validate a ``(min, max)`` pair of finite numbers with ``min <= max``; returns a tuple of floats.
+
+    A single number ``v`` is read as ``(v, v)``. Each end is checked with ``check_number`` (so NaN,
+    inf, strings and ``None`` are refused, naming ``name``), then against ``low``/``high`` if given.
+    """
+    if _real_scalar(r) is not None:
         r = (r, r)
     if not isinstance(r, (tuple, list)) or len(r) != 2:
-        raise ValueError(f"{name} must be a number or a (min, max) pair, got {r!r}")
-    lo, hi = (float(v) for v in r)
+        raise ValueError(f"{name} must be a number or a (min, max) pair, got {_describe(r)}")
+    lo = check_number(r[0], f"{name}[0]", low=low, high=high, low_inclusive=low_inclusive)
+    hi = check_number(r[1], f"{name}[1]", low=low, high=high, low_inclusive=low_inclusive)
     if lo > hi:
-        raise ValueError(f"{name} must have min <= max, got {r!r}")
-    if low is not None and lo < low:
-        raise ValueError(f"{name} must be >= {low}, got {r!r}")
+        raise ValueError(f"{name} must have min <= max, got {_describe(r)}")
     return lo, hi
