@@ -43,7 +43,7 @@ $(BIN)/python:
 
 $(STAMP): $(DEPS) | $(BIN)/python
 	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install -c constraints.txt -e '.[dev,lab,book]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -63,7 +63,7 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest tests --durations=10
 
 nbval: $(STAMP)
-	$(STATIC) $(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:randomly --durations=10 $(NOTEBOOKS)
+	$(STATIC) $(BIN)/python -m pytest --nbval-lax --nbval-current-env --durations=10 $(NOTEBOOKS)
 
 nb: $(STAMP)
 	$(STATIC) $(BIN)/python -m pytest --nbval-lax --nbval-current-env $(NOTEBOOKS)/$(NB)*.ipynb
@@ -75,6 +75,7 @@ outputs: $(STAMP)
 	  echo "executing $$nb"; \
 	  $(STATIC) $(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 "$$nb" || exit 1; \
 	done
+	$(BIN)/python tools/clean_notebooks.py
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
@@ -95,8 +96,8 @@ browser:
 
 test-browser: $(STAMP) browser
 	rm -rf test-artifacts/screenshots
-	LESSONLIB_BROWSER_TEST=1 NB='$(NB)' CHROMIUM='$(CHROMIUM)' $(BIN)/python -m pytest tests/browser \
-	  -p no:cacheprovider -p no:randomly --durations=0
+	NB='$(NB)' CHROMIUM='$(CHROMIUM)' $(BIN)/python -m pytest tests/browser -m browser \
+	  -p no:cacheprovider --durations=0
 
 test-repeat: $(STAMP)
 	$(BIN)/python tools/check_repeatable.py --runs $(REPEAT_RUNS) $(NB_GLOB)

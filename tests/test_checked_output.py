@@ -88,7 +88,7 @@ def _notebook(tmp_path: Path, source: str, stored_text: str) -> Path:
 
 def _nbval(path: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:randomly", "-q", str(path)],
+        [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-q", str(path)],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -1,8 +1,7 @@
 """The two ways to install the course agree, and the commands the README promises do what they say.
 
-* ``environment.yml`` (conda) installs with pip exactly the packages and version ranges that
-  ``pyproject.toml`` declares (dependencies plus the ``dev`` extra), so a conda user and a
-  ``make install`` user test against the same ranges.
+* ``environment.yml`` (conda, Binder) installs the course itself from the folder with the extras and
+  pins ``make install`` uses, so a conda user and a ``make install`` user get the same packages.
 * ``make test`` runs lint (ruff check + format over the package, tests, benchmarks and notebooks),
   the unit tests (printing the slowest) and every notebook under nbval; ``.ci/run`` runs it and the
   browser and repeatability checks, and fails when any of them fails.
@@ -89,19 +88,62 @@ def test_pip_section_parser_by_hand_matches_yaml():
     assert _pip_section_by_hand(text) == expected
 
 
-def test_environment_yml_pins_the_same_packages_as_pyproject():
-    env = [r for r in environment_pip_requirements() if not r.startswith("-")]
-    editable = [r for r in environment_pip_requirements() if r.startswith("-e")]
-    pyproject = dict(canonical(r) for r in pyproject_requirements())
-    conda = dict(canonical(r) for r in env)
-    assert len(conda) == len(env), "environment.yml names a package twice"
-    missing = sorted(set(pyproject) - set(conda))
-    extra = sorted(set(conda) - set(pyproject))
-    assert not missing, f"pyproject.toml requires {missing} but environment.yml's pip section does not"
-    assert not extra, f"environment.yml's pip section has {extra}, which pyproject.toml does not declare"
-    differing = {n: (pyproject[n], conda[n]) for n in pyproject if pyproject[n] != conda[n]}
-    assert not differing, f"version specifiers differ (pyproject, environment.yml): {differing}"
-    assert editable == ["-e .[dev]"], f"environment.yml should install the course with '-e .[dev]', got {editable}"
+def test_environment_yml_installs_what_pyproject_declares():
+    """environment.yml names no package of its own: it installs the course from this folder, with every
+    extra ``make install`` installs and the same pins (constraints.txt), so the two cannot drift."""
+    items = environment_pip_requirements()
+    packages = [r for r in items if not r.startswith("-")]
+    assert not packages, f"environment.yml lists packages {packages}; declare them in pyproject.toml instead"
+    editable = [r.split(None, 1)[1] for r in items if r.startswith("-e ")]
+    assert len(editable) == 1, f"environment.yml should install the course once with '-e .[...]', got {items}"
+    match = re.fullmatch(r"\.\[([\w,-]+)\]", editable[0])
+    assert match, f"the editable install should be '.[extras]', got {editable[0]!r}"
+    extras = set(match.group(1).split(","))
+    makefile = (REPO / "Makefile").read_text()
+    make_extras = set(re.search(r"-e '\.\[([\w,-]+)\]'", makefile).group(1).split(","))
+    assert extras == make_extras, f"environment.yml installs extras {extras}, make install {make_extras}"
+    declared = set(tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"])
+    assert extras <= declared, f"environment.yml asks for extras {extras - declared} that pyproject.toml lacks"
+    assert "-c constraints.txt" in items, "environment.yml must install with the same pins (constraints.txt)"
+    assert (REPO / "constraints.txt").exists()
+
+
+def test_runtime_dependencies_leave_the_front_end_to_the_host():
+    """Colab ships its own Jupyter and ipywidgets 7: the runtime dependencies must not force JupyterLab
+    or ipywidgets 8 (they live in the `lab` extra that `make lab` installs)."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    runtime = dict(canonical(r) for r in project["dependencies"])
+    assert "jupyterlab" not in runtime
+    assert runtime.get("ipywidgets", "").startswith(">=7"), runtime.get("ipywidgets")
+
+
+# import name -> distribution name, where they differ
+_DISTRIBUTION = {"skimage": "scikit-image", "sklearn": "scikit-learn", "PIL": "pillow", "yaml": "pyyaml"}
+
+
+def test_every_package_lessonlib_imports_is_declared():
+    """A module lessonlib imports must be a declared runtime dependency, not one that happens to come
+    along with another package (scipy arrives with scikit-learn today, but nothing promises it)."""
+    import ast
+
+    runtime = {canonical(r)[0] for r in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]}
+    undeclared: dict[str, str] = {}
+    for path in sorted((REPO / "lessonlib").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top in sys.stdlib_module_names or top in {"lessonlib", "__future__"}:
+                    continue
+                dist = _DISTRIBUTION.get(top, top).replace("_", "-").lower()
+                if dist not in runtime:
+                    undeclared.setdefault(dist, str(path.relative_to(REPO)))
+    assert not undeclared, f"lessonlib imports undeclared packages (package: first file): {undeclared}"
 
 
 def test_browser_test_dependency_is_declared():
@@ -155,6 +197,9 @@ def test_ci_runs_make_test_browser_and_repeat_and_fails_on_failure():
 
 
 def test_browser_tests_are_skipped_by_the_plain_unit_run():
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    assert "-m 'not browser'" in pyproject["addopts"], pyproject["addopts"]
+    assert any(m.startswith("browser:") for m in pyproject["markers"])
     conftest = (REPO / "tests" / "browser" / "conftest.py").read_text()
-    assert "pytest.mark.skip" in conftest and "LESSONLIB_BROWSER_TEST" in conftest
-    assert "LESSONLIB_BROWSER_TEST=1" in " ".join(_makefile_rules()["test-browser"][1])
+    assert "pytest.mark.browser" in conftest
+    assert "-m browser" in " ".join(_makefile_rules()["test-browser"][1])

@@ -1,7 +1,8 @@
 """Fixtures for the browser test: a JupyterLab server on 127.0.0.1 and a headless Debian Chromium.
 
-The browser test is slow (it runs every notebook live) and needs ``/usr/bin/chromium``, so the plain
-``pytest tests`` run skips it; ``make test-browser`` sets ``LESSONLIB_BROWSER_TEST=1``.
+The browser test is slow (it runs every notebook live) and needs ``/usr/bin/chromium``. Every test in
+this folder carries the ``browser`` marker; the plain ``pytest tests`` run deselects them
+(``-m 'not browser'`` in pyproject's addopts) and ``make test-browser`` selects them (``-m browser``).
 
 Environment knobs (all optional):
     LESSONLIB_NOTEBOOK_DIR   folder holding the ``NN_*.ipynb`` notebooks (default: ``notebooks/``)
@@ -13,25 +14,20 @@ Environment knobs (all optional):
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from lab_harness import CHROMIUM, CHROMIUM_ARGS, LabServer, log_tail, served_copy
 
 HERE = Path(__file__).resolve().parent
-BROWSER_TEST = os.environ.get("LESSONLIB_BROWSER_TEST") == "1"
 
 
 def pytest_collection_modifyitems(config, items):
-    """Keep `pytest tests` fast and browser-free: without LESSONLIB_BROWSER_TEST=1 (which `make
-    test-browser` sets) the browser tests are reported as skipped, never run and never failed."""
-    if BROWSER_TEST:
-        return
-    skip = pytest.mark.skip(reason="browser test: run `make test-browser` (sets LESSONLIB_BROWSER_TEST=1)")
+    """Mark every test of this folder ``browser``, so ``-m 'not browser'`` (the default) leaves them out
+    of `pytest tests` and ``-m browser`` (`make test-browser`) runs exactly them."""
     for item in items:
         if HERE in Path(str(item.path)).resolve().parents:
-            item.add_marker(skip)
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture(scope="session")
