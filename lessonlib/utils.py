@@ -38,6 +38,8 @@ __all__ = [
     "check_bool",
     "check_one_of",
     "check_generator",
+    "check_seed",
+    "check_shape",
     "check_probability",
     "check_positive",
     "check_range",
@@ -88,8 +90,7 @@ def make_generator(seed: int, device: torch.device | str | None = "cpu") -> torc
     Returns:
         A seeded generator; two generators made with the same seed give the same stream.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    seed = check_seed(seed)
     g = torch.Generator(device=device if device is not None else "cpu")
     g.manual_seed(seed)
     return g
@@ -109,8 +110,7 @@ def seeded(seed: int) -> Iterator[None]:
     initialisation: ``with seeded(0): model = SmallCNN()``. The block holds a process-wide lock, so
     it is safe in threads (and should stay short: build the model inside it, train outside).
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    seed = check_seed(seed)
     devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
     with _SEEDED_LOCK, torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
@@ -139,14 +139,14 @@ def forked_cpu_rng(seed: int) -> Iterator[None]:
     ``torch.manual_seed``, it leaves the CUDA generators alone, and it holds the same lock as
     ``seeded``, so threads cannot interleave their draws.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    seed = check_seed(seed)
     with _SEEDED_LOCK, torch.random.fork_rng(devices=[]):
         torch.default_generator.manual_seed(seed)
         yield
 
 
 def _gen_device(generator: torch.Generator | None) -> torch.device:
+    check_generator(generator)
     return generator.device if generator is not None else torch.device("cpu")
 
 
@@ -159,8 +159,18 @@ def uniform(
     device: torch.device | str | None = None,
     dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
-    """Uniform draws in ``[low, high)`` of ``shape``, from ``generator``, returned on ``device``."""
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    """Uniform draws in ``[low, high)`` of ``shape``, from ``generator``, returned on ``device``.
+
+    ``low <= high`` are finite numbers; ``shape`` is a count or a sequence of counts >= 0. The draws
+    are made in float32 on the generator's device (so a seed gives the same numbers on any device)
+    and then cast to ``dtype``, a floating dtype.
+    """
+    shape = check_shape(shape)
+    lo = check_number(low, "low")
+    hi = check_number(high, "high", low=lo)
+    if not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating dtype, got {dtype}")
+    low, high = lo, hi
     u = torch.rand(shape, generator=generator, device=_gen_device(generator), dtype=torch.float32)
     u = low + (high - low) * u
     return u.to(device=device if device is not None else u.device, dtype=dtype)
@@ -173,8 +183,13 @@ def normal(
     device: torch.device | str | None = None,
     dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
-    """Standard normal draws of ``shape`` from ``generator``, returned on ``device`` in ``dtype``."""
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    """Standard normal draws of ``shape`` from ``generator``, returned on ``device`` in ``dtype``.
+
+    ``shape`` is a count or a sequence of counts >= 0; ``dtype`` a floating dtype.
+    """
+    shape = check_shape(shape)
+    if not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating dtype, got {dtype}")
     gdev = _gen_device(generator)
     target = torch.device(device) if device is not None else gdev
     if target == gdev:
@@ -190,8 +205,15 @@ def randint(
     generator: torch.Generator | None = None,
     device: torch.device | str | None = None,
 ) -> torch.Tensor:
-    """Integers uniform in ``[low, high)`` of ``shape`` (int64) from ``generator``, on ``device``."""
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    """Integers uniform in ``[low, high)`` of ``shape`` (int64) from ``generator``, on ``device``.
+
+    ``low < high`` are integers; ``shape`` is a count or a sequence of counts >= 0.
+    """
+    low = check_int(low, "low")
+    high = check_int(high, "high")
+    if high <= low:
+        raise ValueError(f"high must be > low for integers in [low, high), got low={low}, high={high}")
+    shape = check_shape(shape)
     out = torch.randint(low, high, shape, generator=generator, device=_gen_device(generator))
     return out.to(device) if device is not None else out
 
@@ -199,7 +221,8 @@ def randint(
 def randperm(
     n: int, *, generator: torch.Generator | None = None, device: torch.device | str | None = None
 ) -> torch.Tensor:
-    """A random permutation of ``0..n-1`` (int64) from ``generator``, on ``device``."""
+    """A random permutation of ``0..n-1`` (int64) from ``generator``, on ``device`` (``n >= 0``)."""
+    n = check_int(n, "n", low=0)
     out = torch.randperm(n, generator=generator, device=_gen_device(generator))
     return out.to(device) if device is not None else out
 
@@ -221,7 +244,7 @@ def sample_beta(
     """
     check_positive(alpha, "alpha")
     check_positive(beta, "beta")
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    shape = check_shape(shape)
     seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=_gen_device(generator)).item())
     with forked_cpu_rng(seed):
         dist = torch.distributions.Beta(
@@ -363,6 +386,32 @@ def check_generator(generator: object, name: str = "generator") -> torch.Generat
         return generator
     hint = "; make one with lessonlib.make_generator(seed)" if _real_scalar(generator) is not None else ""
     raise TypeError(f"{name} must be a torch.Generator or None, got {type(generator).__name__}{hint}")
+
+
+#: Largest seed a ``torch.Generator`` accepts (its state is seeded from an unsigned 64-bit integer).
+MAX_SEED = 2**64 - 1
+
+
+def check_seed(seed: object, name: str = "seed") -> int:
+    """Validate a seed: an integer in ``[0, 2**64 - 1]`` (what ``torch.Generator.manual_seed`` takes).
+
+    Raises:
+        TypeError: not an integer (``0.5``, ``"1"``, ``True``). ValueError: negative or too large.
+    """
+    return check_int(seed, name, low=0, high=MAX_SEED)
+
+
+def check_shape(shape: object, name: str = "shape") -> tuple[int, ...]:
+    """Validate a tensor shape: a count ``n >= 0`` or a sequence of them; returns a tuple of ints.
+
+    Raises:
+        TypeError: not an integer or a sequence of integers. ValueError: a negative size.
+    """
+    if isinstance(shape, torch.Size):
+        return tuple(shape)
+    if isinstance(shape, (list, tuple)):
+        return tuple(check_int(s, f"{name}[{i}]", low=0) for i, s in enumerate(shape))
+    return (check_int(shape, name, low=0),)
 
 
 #: Floating dtypes too coarse to compute in: results are computed in float32 and returned in the input's dtype.

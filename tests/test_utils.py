@@ -32,9 +32,10 @@ def test_make_generator_reproducible_and_validated():
     b = torch.rand(5, generator=lessonlib.make_generator(3))
     c = torch.rand(5, generator=lessonlib.make_generator(4))
     assert torch.equal(a, b) and not torch.equal(a, c)
-    for bad in (-1, 1.5, True, "3"):
-        with pytest.raises(ValueError, match="seed"):
+    for bad in (-1, 1.5, True, "3", 2**64):
+        with pytest.raises((TypeError, ValueError), match="seed"):
             lessonlib.make_generator(bad)
+    lessonlib.make_generator(2**64 - 1)  # the largest seed torch accepts
 
 
 def test_seeded_restores_global_state():
