@@ -1,0 +1,209 @@
+"""Metrics of a classifier's predictions: calibration (ECE and its bins), NLL, per-class accuracy, consistency.
+
+* ``reliability_bins(probs, labels, n_bins)`` — the equal-width confidence bins behind both
+  ``expected_calibration_error`` and ``plotting.plot_reliability_diagram`` (one definition, so the
+  figure always shows the number the notebook prints).
+* ``expected_calibration_error``, ``negative_log_likelihood``, ``per_class_accuracy`` work on tensors.
+* ``prediction_consistency(model, x, transform)`` measures how often a transform leaves the predicted
+  class unchanged.
+
+Imports ``lessonlib.utils`` and ``lessonlib.models`` (to run a model) only.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from lessonlib.models import predict_logits
+from lessonlib.utils import check_generator, check_int, check_tensor
+
+__all__ = [
+    "ReliabilityBins",
+    "reliability_bins",
+    "expected_calibration_error",
+    "negative_log_likelihood",
+    "per_class_accuracy",
+    "prediction_consistency",
+]
+
+
+def _check_probs_labels(probs: object, labels: object) -> tuple[torch.Tensor, torch.Tensor]:
+    check_tensor(probs, "probs", ndim=2, floating=True, finite=True)
+    check_tensor(labels, "labels", ndim=1)
+    if labels.is_floating_point() or labels.dtype == torch.bool:
+        raise TypeError(f"labels must hold integer class labels, got dtype {labels.dtype}")
+    if probs.shape[0] != labels.shape[0]:
+        raise ValueError(f"probs has {probs.shape[0]} rows but labels has {labels.shape[0]}")
+    if probs.shape[0] == 0:
+        raise ValueError("probs is empty; expected at least one sample")
+    p = probs.detach().to(torch.float64)
+    if bool((p < 0).any()) or not torch.allclose(p.sum(1), torch.ones(1, dtype=p.dtype, device=p.device), atol=1e-3):
+        raise ValueError("probs must be non-negative with rows summing to 1 (apply softmax to logits first)")
+    y = labels.detach().to(p.device).long()
+    if int(y.min()) < 0 or int(y.max()) >= p.shape[1]:
+        raise ValueError(
+            f"labels must lie in 0..{p.shape[1] - 1} (one per column of probs), got {int(y.min())}..{int(y.max())}"
+        )
+    return p, y
+
+
+@dataclass(frozen=True)
+class ReliabilityBins:
+    """Top-label confidence bins: bin b holds the samples whose confidence lies in ``(edges[b], edges[b+1]]``.
+
+    All arrays are float64 numpy of length ``n_bins`` (``edges`` has ``n_bins + 1``): ``count``
+    samples per bin, their mean ``confidence`` and their ``accuracy`` (NaN in an empty bin). ``ece``
+    is Σ_b (|B_b| / N) · |accuracy(B_b) − confidence(B_b)| over the non-empty bins.
+    """
+
+    edges: np.ndarray
+    count: np.ndarray
+    confidence: np.ndarray
+    accuracy: np.ndarray
+    ece: float
+
+    @property
+    def centres(self) -> np.ndarray:
+        """Bin centres ``[n_bins]``."""
+        return (self.edges[:-1] + self.edges[1:]) / 2
+
+
+def reliability_bins(probs: torch.Tensor, labels: torch.Tensor, n_bins: int = 15) -> ReliabilityBins:
+    """Equal-width top-label confidence bins of ``probs`` ``[N, K]`` against ``labels`` ``[N]``.
+
+    Sample i falls in bin b (0-based) when its confidence ``max_k p_ik`` lies in
+    ``(edges[b], edges[b+1]]`` with ``edges = linspace(0, 1, n_bins + 1)`` (a confidence of 1 lands
+    in the last bin). Computed in float64 on the inputs' device, returned as numpy.
+
+    Raises:
+        TypeError/ValueError: probs not a finite ``[N, K]`` float tensor with rows summing to 1, labels
+            not integers in ``0..K-1``, N = 0, or ``n_bins`` not an integer >= 1.
+    """
+    p, y = _check_probs_labels(probs, labels)
+    n_bins = check_int(n_bins, "n_bins", low=1)
+    conf, pred = p.max(1)
+    correct = (pred == y).to(torch.float64)
+    edges = torch.linspace(0, 1, n_bins + 1, dtype=torch.float64, device=p.device)
+    which = torch.clamp(torch.bucketize(conf, edges, right=False) - 1, 0, n_bins - 1)
+    count = torch.zeros(n_bins, dtype=torch.float64, device=p.device).index_add_(0, which, torch.ones_like(conf))
+    sum_conf = torch.zeros_like(count).index_add_(0, which, conf)
+    sum_acc = torch.zeros_like(count).index_add_(0, which, correct)
+    safe = count.clamp_min(1)
+    nan = torch.full_like(count, math.nan)
+    return ReliabilityBins(
+        edges=edges.cpu().numpy(),
+        count=count.cpu().numpy(),
+        confidence=torch.where(count > 0, sum_conf / safe, nan).cpu().numpy(),
+        accuracy=torch.where(count > 0, sum_acc / safe, nan).cpu().numpy(),
+        ece=float((sum_acc - sum_conf).abs().sum() / conf.shape[0]),
+    )
+
+
+def expected_calibration_error(probs: torch.Tensor, labels: torch.Tensor, n_bins: int = 15) -> float:
+    """Top-label expected calibration error with ``n_bins`` equal-width confidence bins.
+
+    ECE = Σ_b (|B_b| / N) · |accuracy(B_b) − mean confidence(B_b)|, with the bins of
+    ``reliability_bins`` (confidence in ((b−1)/n_bins, b/n_bins]). Empty bins contribute nothing.
+
+    Args:
+        probs: ``[N, K]`` probabilities (rows sum to 1), N >= 1.
+        labels: ``[N]`` integer labels in ``0..K-1``.
+        n_bins: number of bins (an integer >= 1).
+
+    Returns:
+        ECE as a float in [0, 1].
+    """
+    return reliability_bins(probs, labels, n_bins).ece
+
+
+def negative_log_likelihood(probs: torch.Tensor, labels: torch.Tensor, *, eps: float = 1e-12) -> float:
+    """Mean negative log-likelihood (nats) of ``labels`` ``[N]`` under ``probs`` ``[N, K]``.
+
+    ``−(1/N) Σ_i log max(p_{i, y_i}, eps)``: the clamp keeps one confidently wrong sample from making
+    the mean infinite. For logits prefer ``F.cross_entropy``, which is exact in log space.
+    """
+    p, y = _check_probs_labels(probs, labels)
+    picked = p.gather(1, y[:, None]).squeeze(1)
+    return float(-picked.clamp_min(eps).log().mean())
+
+
+def per_class_accuracy(pred: torch.Tensor, y: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Accuracy of each class (its recall), float64 ``[num_classes]`` on the CPU; NaN for a class absent from ``y``.
+
+    Equal to scikit-learn's ``recall_score(y, pred, labels=range(K), average=None)`` wherever a class
+    is present (tested); scikit-learn reports 0 with a warning for an absent class, we report NaN so
+    that an average over classes can skip it (``np.nanmean``).
+
+    Args:
+        pred: predicted labels ``[N]`` (integers) or logits/probabilities ``[N, K]`` (argmax is taken).
+        y: true labels ``[N]``, integers in ``0..num_classes-1``.
+        num_classes: K (an integer >= 1).
+    """
+    check_tensor(pred, "pred", ndim=(1, 2))
+    check_tensor(y, "y", ndim=1)
+    num_classes = check_int(num_classes, "num_classes", low=1)
+    if y.is_floating_point():
+        raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
+    if pred.ndim == 1 and pred.is_floating_point():
+        raise TypeError(f"pred [N] must hold integer labels (or pass logits [N, K]), got dtype {pred.dtype}")
+    p = pred.argmax(1) if pred.ndim == 2 else pred
+    if p.shape[0] != y.shape[0]:
+        raise ValueError(f"pred has {p.shape[0]} rows but y has {y.shape[0]}; they must match")
+    yc, pc = y.cpu().long(), p.cpu().long()
+    if yc.numel() and (int(yc.min()) < 0 or int(yc.max()) >= num_classes):
+        raise ValueError(f"y must hold labels in 0..{num_classes - 1}, got range {int(yc.min())}..{int(yc.max())}")
+    total = torch.bincount(yc, minlength=num_classes).double()
+    right = torch.bincount(yc[pc == yc], minlength=num_classes).double()
+    return torch.where(total > 0, right / total.clamp_min(1), torch.full_like(total, float("nan")))
+
+
+@torch.inference_mode()
+def prediction_consistency(
+    model: nn.Module,
+    x: torch.Tensor,
+    transform: Callable[..., torch.Tensor],
+    *,
+    generator: torch.Generator | None = None,
+    repeats: int = 1,
+) -> float:
+    """Fraction of inputs whose predicted class is unchanged by ``transform`` (an invariance measure).
+
+    ``transform(x, generator=generator)`` (or ``transform(x)`` when its signature has no ``generator``
+    parameter) must return a batch of the same shape; with ``repeats > 1`` the fraction is averaged
+    over that many random draws. 1.0 means perfectly invariant predictions; it says nothing about
+    whether they are correct.
+
+    Args:
+        model: the classifier; run with ``models.predict_logits`` (eval mode, restored after).
+        x: inputs ``[N, ...]``, N >= 1, floating point; not modified.
+        transform: the transformation to test.
+        generator: passed to a transform that takes one.
+        repeats: number of draws to average (an integer >= 1).
+
+    Returns:
+        A float in [0, 1].
+    """
+    check_tensor(x, "x", floating=True, nonempty=True)
+    if not callable(transform):
+        raise TypeError(f"transform must be callable, got {type(transform).__name__}")
+    check_generator(generator)
+    repeats = check_int(repeats, "repeats", low=1)
+    try:
+        takes_generator = "generator" in inspect.signature(transform).parameters
+    except (TypeError, ValueError):  # builtins without a signature
+        takes_generator = False
+    base = predict_logits(model, x).argmax(1)
+    agree = 0.0
+    for _ in range(repeats):
+        xt = transform(x, generator=generator) if takes_generator else transform(x)
+        if xt.shape != x.shape:
+            raise ValueError(f"transform changed the shape from {tuple(x.shape)} to {tuple(xt.shape)}")
+        agree += float((predict_logits(model, xt).argmax(1) == base).double().mean())
+    return agree / repeats
