@@ -20,12 +20,23 @@ from dataclasses import dataclass
 from typing import Any
 
 import PIL.Image
+import skimage.color as _skcolor
 import torch
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
-from lessonlib.utils import check_positive, check_probability, forked_cpu_rng, randint, uniform
+from lessonlib.utils import (
+    check_generator,
+    check_number,
+    check_one_of,
+    check_positive,
+    check_probability,
+    check_tensor,
+    forked_cpu_rng,
+    randint,
+    uniform,
+)
 
 __all__ = [
     "D4_NAMES",
@@ -36,6 +47,8 @@ __all__ = [
     "ToUnitFloat",
     "RandomWindowLevel",
     "ErasePixels",
+    "hed_jitter",
+    "RandomHEDJitter",
     "SeededCompose",
     "chest_xray",
     "histopathology",
@@ -361,6 +374,127 @@ class ErasePixels(v2.RandomErasing):
         return super().transform(inpt, params)
 
 
+# ----------------------------------------------------------------------------------------------
+# Stain augmentation in haematoxylin-eosin-DAB space
+# ----------------------------------------------------------------------------------------------
+
+#: Optical density below ``_OD_EPS`` is clamped, as in ``skimage.color.separate_stains``.
+_OD_EPS = 1e-6
+
+
+def _hed_matrices(device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """scikit-image's Ruifrok-Johnston stain matrices (RGB optical density -> H, E, D and back)."""
+    return (
+        torch.as_tensor(_skcolor.hed_from_rgb, device=device, dtype=dtype),
+        torch.as_tensor(_skcolor.rgb_from_hed, device=device, dtype=dtype),
+    )
+
+
+def hed_jitter(
+    x: torch.Tensor, *, scale: float = 0.05, shift: float = 0.05, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Random stain change of RGB histology images in haematoxylin-eosin-DAB (HED) space.
+
+    The augmentation of Tellez et al. (2019): each image is unmixed into the three stain
+    concentrations of ``skimage.color.rgb2hed`` (Beer-Lambert optical density times scikit-image's
+    ``hed_from_rgb``), each concentration ``s`` is replaced by ``a * s + b`` with, per image and per
+    H/E/D channel, ``a ~ U(1 - scale, 1 + scale)`` and ``b ~ U(-shift, shift)``, and the result is
+    mixed back with ``rgb_from_hed`` as ``skimage.color.hed2rgb`` does. It models what differs
+    between labs and scanners: how much of each dye the tissue took up, not where the tissue is.
+
+    Units of ``shift``: optical density (natural log, ``-ln(I / I0)``), the convention of Tellez et
+    al.'s code, in which their sigma of 0.05 ("light") to 0.2 ("strong") was set. scikit-image
+    (since 0.16) divides its concentrations by ``-ln(1e-6) = 13.8``, so in ``rgb2hed``'s output
+    units the offset is ``b / 13.8``; an offset of 0.05 *in those units* would shift optical
+    density by 0.69 (halve the light) and turn the white background into a stained one.
+
+    One difference from calling ``rgb2hed`` then ``hed2rgb``: ``rgb2hed`` clips negative
+    concentrations to 0 (pixels whose colour lies outside the stain model), which would change such
+    pixels even at ``scale = shift = 0``; here they are kept, so the transform is continuous and
+    ``scale = shift = 0`` returns the input (exactly: a copy). Computed batched in torch as one 3x3
+    matrix per image on the optical densities (float64 for float64 input, float32 otherwise).
+
+    Args:
+        x: ``[B, 3, H, W]`` or ``[3, H, W]`` RGB, uint8 (0..255) or floating point in [0, 1]
+            (float16/bfloat16/float32/float64); any device; a ``tv_tensors.Image`` stays one.
+        scale: half-width of the multiplicative factor, in [0, 1) (0.05 = "HED-light"; Tellez et al.
+            used up to 0.2 for "HED-strong").
+        shift: half-width of the additive offset on each concentration, in optical density, >= 0
+            (0.05 moves a stain's transmitted light by at most about 5 %).
+        generator: optional ``torch.Generator``. Draws: factors ``[B, 3]`` then offsets ``[B, 3]``
+            (``utils.uniform``), always, so the stream does not depend on the magnitudes.
+
+    Returns:
+        A new tensor of ``x``'s shape, dtype, device and subclass; values in [0, 1] (uint8: 0..255,
+        rounded). ``x`` is not modified.
+
+    Raises:
+        TypeError: ``x`` not a tensor or of another dtype; ``generator`` not a generator.
+        ValueError: wrong shape, float values outside [0, 1] or not finite, ``scale``/``shift`` out
+            of range; each message names the parameter.
+    """
+    check_tensor(x, "x", ndim=(3, 4))
+    if x.shape[-3] != 3:
+        raise ValueError(f"x must be RGB, [B, 3, H, W] or [3, H, W], got shape {tuple(x.shape)}")
+    if x.dtype != torch.uint8 and not x.is_floating_point():
+        raise TypeError(f"x must be uint8 or floating point in [0, 1], got dtype {x.dtype}")
+    if x.is_floating_point() and x.numel():
+        lo, hi = float(x.min()), float(x.max())
+        if not (0.0 <= lo and hi <= 1.0):  # also refuses NaN
+            raise ValueError(f"x must have values in [0, 1], got [{lo:.4g}, {hi:.4g}]")
+    scale = check_number(scale, "scale", low=0.0, high=1.0, high_inclusive=False)
+    shift = check_number(shift, "shift", low=0.0)
+    check_generator(generator)
+    plain = x.as_subclass(torch.Tensor)
+    batch = plain if plain.ndim == 4 else plain.unsqueeze(0)
+    n, dev = batch.shape[0], batch.device
+    cdt = torch.float64 if x.dtype == torch.float64 else torch.float32
+    factor = uniform((n, 3), low=1.0 - scale, high=1.0 + scale, generator=generator, device=dev, dtype=cdt)
+    offset = uniform((n, 3), low=-shift, high=shift, generator=generator, device=dev, dtype=cdt)
+    if scale == 0.0 and shift == 0.0:
+        out = plain.clone()
+    else:
+        rgb = batch.to(cdt) / 255.0 if x.dtype == torch.uint8 else batch.to(cdt)
+        log_eps = math.log(_OD_EPS)
+        od = torch.log(rgb.clamp_min(_OD_EPS)) / log_eps  # [n, 3, H, W], rgb2hed's normalised density
+        hed, rgb_back = _hed_matrices(dev, cdt)
+        # stains = od @ hed; new = stains * factor + offset; od' = new @ rgb_back, folded into one
+        # matrix and one offset per image: od' = od @ (hed diag(factor) rgb_back) + offset @ rgb_back.
+        mix = hed @ (factor[:, :, None] * rgb_back)  # [n, 3, 3]
+        bias = (offset / -log_eps) @ rgb_back  # [n, 3]; offset from optical density to rgb2hed units
+        od_new = torch.einsum("bihw,bij->bjhw", od, mix) + bias[:, :, None, None]
+        rgb_new = torch.exp(od_new * log_eps).clamp(0.0, 1.0)
+        if x.dtype == torch.uint8:
+            rgb_new = (rgb_new * 255.0).round()
+        out = rgb_new.to(x.dtype).reshape(plain.shape)
+    return tv_tensors.wrap(out, like=x) if isinstance(x, tv_tensors.TVTensor) else out
+
+
+class RandomHEDJitter(v2.Transform):
+    """``hed_jitter`` as a v2 transform: images (and image-like pure tensors) only.
+
+    Masks, boxes, key points and labels pass through. ``[..., 3, H, W]`` inputs with more than one
+    leading dimension are jittered per image. Randomness: ``generator``, else torch's global RNG
+    (which ``SeededCompose`` seeds from its own generator).
+    """
+
+    def __init__(self, scale: float = 0.05, shift: float = 0.05, *, generator: torch.Generator | None = None) -> None:
+        super().__init__()
+        self.scale = check_number(scale, "scale", low=0.0, high=1.0, high_inclusive=False)
+        self.shift = check_number(shift, "shift", low=0.0)
+        self._generator = check_generator(generator)
+
+    def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
+        if not isinstance(inpt, tv_tensors.Image) and not (
+            isinstance(inpt, torch.Tensor) and not isinstance(inpt, tv_tensors.TVTensor)
+        ):
+            return inpt
+        x = inpt.as_subclass(torch.Tensor)
+        flat = x.reshape(-1, *x.shape[-3:]) if x.ndim != 3 else x
+        out = hed_jitter(flat, scale=self.scale, shift=self.shift, generator=self._generator).reshape(x.shape)
+        return tv_tensors.wrap(out, like=inpt) if isinstance(inpt, tv_tensors.TVTensor) else out
+
+
 class SeededCompose(v2.Compose):
     """``v2.Compose`` whose randomness comes from an optional ``torch.Generator``.
 
@@ -496,7 +630,12 @@ def chest_xray(
 
 
 def histopathology(
-    train: bool, size: int = 224, *, strength: float = 1.0, generator: torch.Generator | None = None
+    train: bool,
+    size: int = 224,
+    *,
+    strength: float = 1.0,
+    stain: str = "hsv",
+    generator: torch.Generator | None = None,
 ) -> SeededCompose:
     """Preset for H&E / IHC histology tiles (patch-level labels), RGB.
 
@@ -506,29 +645,44 @@ def histopathology(
     Steps: check → float in [0, 1] → [train: RandomCrop ``size`` (tissue is locally stationary; no
     resize, because µm per pixel carries meaning: nuclear size is a feature); RandomDihedral (a
     slide has no up or left: all 8 square symmetries, exact, no black corners); ColorJitter
-    brightness/contrast ±15 %, saturation ±10 %, hue ±0.03 (stain and scanner variation); Gaussian
-    blur σ 0.1-1 with p = 0.2 (focus)] / [eval: CenterCrop ``size``] → Normalize (ImageNet statistics,
-    the usual pretrained backbones).
+    brightness/contrast ±15 %, then the stain step chosen by ``stain`` (stain and scanner
+    variation); Gaussian blur σ 0.1-1 with p = 0.2 (focus)] / [eval: CenterCrop ``size``] →
+    Normalize (ImageNet statistics, the usual pretrained backbones).
+
+    Stain step: ``"hsv"`` (default) saturation ±10 % and hue ±0.03 in ``ColorJitter``; ``"hed"``
+    ``RandomHEDJitter`` (``hed_jitter`` with scale = shift = 0.05, per H/E/D channel: the "HED-light"
+    of Tellez et al. 2019, who found HSV/HED colour augmentation the most important factor for
+    generalising across centres); ``"both"`` the two in that order.
 
     Args:
         train: random (True) or deterministic (False) pipeline.
         size: output side in pixels (the crop; no resizing).
         strength: multiplies the colour and blur magnitudes (0-2); dihedral and crop are unchanged.
+        stain: ``"hsv"``, ``"hed"`` or ``"both"`` (see above); eval pipelines are the same for all.
         generator: optional ``torch.Generator`` for reproducible draws.
 
     Returns:
         A ``SeededCompose``; output image float32 ``[..., 3, size, size]``.
     """
     train, size, strength = _check_common(train, size, strength)
+    stain = check_one_of(stain, "stain", ("hsv", "hed", "both"))
     steps: list[Any] = [CheckImage("histopathology", 3, size), v2.ToImage(), ToUnitFloat()]
     if train:
         s = strength
         steps += [v2.RandomCrop(size), RandomDihedral(p=1.0)]
         if s > 0:
-            steps += [
-                v2.ColorJitter(brightness=0.15 * s, contrast=0.15 * s, saturation=0.1 * s, hue=min(0.03 * s, 0.5)),
-                v2.RandomApply([v2.GaussianBlur(5, sigma=(0.1, max(0.1, 1.0 * s)))], p=0.2),
-            ]
+            hsv = stain in ("hsv", "both")
+            steps.append(
+                v2.ColorJitter(
+                    brightness=0.15 * s,
+                    contrast=0.15 * s,
+                    saturation=0.1 * s if hsv else None,
+                    hue=min(0.03 * s, 0.5) if hsv else None,
+                )
+            )
+            if stain in ("hed", "both"):
+                steps.append(RandomHEDJitter(scale=min(0.05 * s, 0.5), shift=0.05 * s))
+            steps.append(v2.RandomApply([v2.GaussianBlur(5, sigma=(0.1, max(0.1, 1.0 * s)))], p=0.2))
     else:
         steps.append(v2.CenterCrop(size))
     steps.append(v2.Normalize(IMAGENET_MEAN, IMAGENET_STD))

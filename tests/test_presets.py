@@ -482,3 +482,180 @@ def test_nb02_mismatch_pair_really_has_the_graded_bugs():
     expected = {"channel count", "normalisation statistics", "value scale (0-1 vs 0-255)"}
     assert nb02.check_mismatch(expected).passed is True
     assert nb02.check_mismatch({"channel count"}).passed is False
+
+
+# ----------------------------------------------------------------------------------------------
+# HED stain augmentation (issue 16, Misleading 1)
+# ----------------------------------------------------------------------------------------------
+
+_LN_EPS = -float(np.log(1e-6))  # scikit-image divides optical density by -ln(1e-6)
+
+
+def _stain_image(n: int, h: int, w: int, seed: int) -> torch.Tensor:
+    """RGB made by skimage's hed2rgb from non-negative stains, so rgb2hed's clipping at 0 is inactive."""
+    from skimage.color import hed2rgb
+
+    rng = np.random.default_rng(seed)
+    stains = rng.uniform(0.0, 0.15, size=(n, h, w, 3))
+    return torch.from_numpy(hed2rgb(stains)).permute(0, 3, 1, 2).contiguous()
+
+
+def _skimage_reference(x: torch.Tensor, scale: float, shift: float, seed: int) -> torch.Tensor:
+    """The same draws (factors then offsets) applied with skimage.color.rgb2hed/hed2rgb, image by image."""
+    from skimage.color import hed2rgb, rgb2hed
+
+    from lessonlib.utils import uniform
+
+    g = make_generator(seed)
+    n = x.shape[0]
+    a = uniform((n, 3), low=1 - scale, high=1 + scale, generator=g, dtype=torch.float64).numpy()
+    b = uniform((n, 3), low=-shift, high=shift, generator=g, dtype=torch.float64).numpy()
+    out = [hed2rgb(rgb2hed(img.permute(1, 2, 0).numpy()) * a[i] + b[i] / _LN_EPS) for i, img in enumerate(x)]
+    return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2)
+
+
+@pytest.mark.parametrize("scale,shift", [(0.05, 0.05), (0.2, 0.2), (0.0, 0.1), (0.3, 0.0)])
+def test_hed_jitter_matches_skimage_rgb2hed_hed2rgb(scale, shift):
+    from lessonlib.presets import hed_jitter
+
+    x = _stain_image(3, 7, 5, seed=1)
+    out = hed_jitter(x, scale=scale, shift=shift, generator=make_generator(4))
+    torch.testing.assert_close(out, _skimage_reference(x, scale, shift, 4), rtol=0, atol=1e-10)
+
+
+def test_skimage_round_trip_changes_the_real_tile_which_is_why_we_do_not_clip():
+    """The deliberate difference: rgb2hed clips negative concentrations, so hed2rgb(rgb2hed(x)) != x."""
+    from skimage.color import hed2rgb, rgb2hed
+
+    x = data.load_histology(size=64).permute(1, 2, 0).numpy() / 255
+    assert np.abs(hed2rgb(rgb2hed(x)) - x).max() > 0.05
+
+
+def test_hed_jitter_identity_at_zero_and_continuous_near_zero():
+    from lessonlib.presets import hed_jitter
+
+    tile = data.load_histology(size=48)
+    assert torch.equal(hed_jitter(tile, scale=0.0, shift=0.0), tile)
+    xf = tile.float() / 255
+    near = hed_jitter(xf, scale=1e-9, shift=1e-9, generator=make_generator(0))
+    assert (near - xf).abs().max() < 1e-5  # no jump: out-of-model pixels are not clipped as rgb2hed does
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float16, torch.bfloat16, torch.float32, torch.float64])
+def test_hed_jitter_contract_dtype_range_shape_input_untouched(dtype):
+    from lessonlib.presets import hed_jitter
+
+    tile = data.load_histology(size=32)
+    x = torch.stack([tile, tile.flip(-1)])
+    x = x if dtype == torch.uint8 else x.to(dtype) / 255
+    before = x.clone()
+    out = hed_jitter(x, scale=0.3, shift=0.3, generator=make_generator(1))
+    assert out.dtype == dtype and out.shape == x.shape and torch.equal(x, before)
+    lo, hi = (0, 255) if dtype == torch.uint8 else (0.0, 1.0)
+    assert float(out.min()) >= lo and float(out.max()) <= hi
+    assert not torch.equal(out[0], out[1].flip(-1))  # per-image draws, not one draw for the batch
+    single = hed_jitter(x[0], scale=0.3, shift=0.3, generator=make_generator(1))
+    assert single.shape == x[0].shape
+
+
+def test_hed_jitter_seeded_keeps_subclass_and_leaves_global_rng_alone():
+    from lessonlib.presets import hed_jitter
+
+    x = tv_tensors.Image(data.load_histology(size=16))
+    state = torch.random.get_rng_state()
+    a, b = hed_jitter(x, generator=make_generator(3)), hed_jitter(x, generator=make_generator(3))
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert isinstance(a, tv_tensors.Image) and torch.equal(a, b)
+    assert not torch.equal(a, hed_jitter(x, generator=make_generator(4)))
+
+
+def test_hed_jitter_moves_stain_concentrations_by_the_drawn_factor():
+    """Physical meaning: with shift 0, each image's H/E/D concentrations are multiplied by its factor."""
+    from skimage.color import rgb2hed
+
+    from lessonlib.presets import hed_jitter
+    from lessonlib.utils import uniform
+
+    x = _stain_image(2, 6, 6, seed=3)
+    out = hed_jitter(x, scale=0.2, shift=0.0, generator=make_generator(9))
+    a = uniform((2, 3), low=0.8, high=1.2, generator=make_generator(9), dtype=torch.float64)
+    for i in range(2):
+        s_in = rgb2hed(x[i].permute(1, 2, 0).numpy())
+        s_out = rgb2hed(out[i].permute(1, 2, 0).numpy())
+        np.testing.assert_allclose(s_out, s_in * a[i].numpy(), atol=1e-9)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_hed_jitter_keeps_cuda_device():
+    from lessonlib.presets import hed_jitter
+
+    x = data.load_histology(size=16).cuda()
+    assert hed_jitter(x, generator=make_generator(0)).device == x.device
+
+
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        ({"x": [1, 2, 3]}, TypeError, "x must be a torch.Tensor"),
+        ({"x": torch.rand(1, 8, 8)}, ValueError, "RGB"),
+        ({"x": torch.rand(2, 2, 3, 8, 8)}, ValueError, "x must have 3 or 4"),
+        ({"x": torch.randint(0, 9, (3, 4, 4), dtype=torch.int32)}, TypeError, "dtype"),
+        ({"x": torch.rand(3, 4, 4) * 255}, ValueError, r"\[0, 1\]"),
+        ({"x": torch.full((3, 4, 4), float("nan"))}, ValueError, r"\[0, 1\]"),
+        ({"scale": 1.0}, ValueError, "scale"),
+        ({"scale": -0.1}, ValueError, "scale"),
+        ({"scale": float("nan")}, ValueError, "scale"),
+        ({"shift": float("inf")}, ValueError, "shift"),
+        ({"shift": "0.1"}, TypeError, "shift"),
+        ({"generator": 3}, TypeError, "generator"),
+    ],
+)
+def test_hed_jitter_bad_inputs_name_the_parameter(kwargs, exc, match):
+    from lessonlib.presets import hed_jitter
+
+    args = {"x": torch.rand(3, 4, 4), **kwargs}
+    x = args.pop("x")
+    with pytest.raises(exc, match=match):
+        hed_jitter(x, **args)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(1, 3),
+    h=st.integers(1, 6),
+    w=st.integers(1, 6),
+    scale=st.floats(0, 0.99),
+    shift=st.floats(0, 2),
+    uint8=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_property_hed_jitter_contract(n, h, w, scale, shift, uint8, seed):
+    from lessonlib.presets import hed_jitter
+
+    g = make_generator(seed)
+    x = torch.randint(0, 256, (n, 3, h, w), generator=g, dtype=torch.uint8)
+    x = x if uint8 else x.to(torch.float64) / 255
+    before = x.clone()
+    out = hed_jitter(x, scale=scale, shift=shift, generator=make_generator(seed))
+    assert out.shape == x.shape and out.dtype == x.dtype and torch.equal(x, before)
+    assert float(out.min()) >= 0 and float(out.max()) <= (255 if uint8 else 1)
+    assert torch.equal(out, hed_jitter(x, scale=scale, shift=shift, generator=make_generator(seed)))
+
+
+@pytest.mark.parametrize("stain", ["hsv", "hed", "both"])
+def test_histopathology_stain_options_keep_the_contract(stain):
+    tile = data.load_histology(size=64)
+    pipe = histopathology(True, 48, stain=stain, generator=make_generator(0))
+    out = pipe(tile)
+    assert out.shape == (3, 48, 48) and out.dtype == torch.float32
+    assert torch.equal(out, histopathology(True, 48, stain=stain, generator=make_generator(0))(tile))
+    names = [type(t).__name__ for t in pipe.transforms]
+    assert ("RandomHEDJitter" in names) == (stain != "hsv")
+    jitter = next(t for t in pipe.transforms if isinstance(t, v2.ColorJitter))
+    assert (jitter.hue is not None) == (stain != "hed")
+    assert torch.equal(histopathology(False, 48, stain=stain)(tile), histopathology(False, 48)(tile))
+
+
+def test_histopathology_rejects_an_unknown_stain():
+    with pytest.raises(ValueError, match="stain"):
+        histopathology(True, 48, stain="HED")
