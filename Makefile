@@ -24,7 +24,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 
 .PHONY: help install lab test lint format unit nbval nb outputs bench figures clean test-browser test-repeat test-offline browser
 
-.PHONY: slides student stamp-slides
+.PHONY: slides student stamp-slides book test-colab
 
 help:
 	@echo "make lab     - install (first time) and open the course in JupyterLab"
@@ -33,6 +33,7 @@ help:
 	@echo "make outputs - re-execute every notebook in a fresh kernel and store its outputs"
 	@echo "make bench   - run the performance comparisons in benchmarks/"
 	@echo "make slides  - one offline HTML slide deck per notebook in build/slides/ (REVEAL_JS=dir to use reveal.js)"
+	@echo "make book    - the course as a static, searchable HTML site in build/book/ (from stored outputs)"
 	@echo "make student - student copies (no solutions, no outputs) in build/student/"
 	@echo "make test-browser - open every notebook in JupyterLab and every slide deck in headless Chromium (screenshots in test-artifacts/)"
 	@echo "make test-repeat  - run every notebook 3 times offline; checked numbers must agree (NB=03 for one)"
@@ -52,12 +53,12 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=$(NOTEBOOKS) $(ROOT_FLAG) $(LAB_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check lessonlib tests benchmarks tools notebooks conftest.py
-	$(BIN)/ruff format --check lessonlib tests benchmarks tools notebooks conftest.py
+	$(BIN)/ruff check lessonlib tests benchmarks tools notebooks book conftest.py
+	$(BIN)/ruff format --check lessonlib tests benchmarks tools notebooks book conftest.py
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix lessonlib tests benchmarks tools notebooks conftest.py
-	$(BIN)/ruff format lessonlib tests benchmarks tools notebooks conftest.py
+	$(BIN)/ruff check --fix lessonlib tests benchmarks tools notebooks book conftest.py
+	$(BIN)/ruff format lessonlib tests benchmarks tools notebooks book conftest.py
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests --durations=10
@@ -104,6 +105,16 @@ test-repeat: $(STAMP)
 
 test-offline: $(STAMP)
 	$(BIN)/python tools/check_repeatable.py --runs 1 $(NB_GLOB)
+
+# Colab, simulated: the notebook from outside the repository in a fresh Colab-like venv (tools/simulate_colab.py).
+test-colab: $(STAMP)
+	$(BIN)/python tools/simulate_colab.py --nb $(or $(NB),04)
+
+# The book site: every notebook a chapter, rendered from its stored outputs (no kernel), offline.
+book: $(STAMP)
+	rm -rf build/book
+	$(BIN)/python -m sphinx -b html -q -W --keep-going -c book . build/book
+	@echo "book: open build/book/index.html"
 
 # Instructor kit (docs/teaching_guide.md): decks and student copies, built offline from the notebooks.
 REVEAL_JS ?=
