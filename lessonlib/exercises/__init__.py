@@ -1,54 +1,189 @@
-"""Self-checking exercises: small checkers that explain what went wrong, never just "wrong".
+"""The exercise engine: one run-and-probe loop, five outcomes, hints on request, solutions kept here.
 
-Conventions (all notebooks):
+Every exercise of every notebook is declared in ``lessonlib.exercises.nbNN`` with a registry, so the
+learner gets feedback that makes them think, asks for stronger help deliberately, and CI proves that
+every model solution passes its checker and every recorded wrong answer fails it.
 
-* A learner's answer cell starts with ``...`` (Python's Ellipsis) as the placeholder. A checker given
-  ``...`` reports "not attempted yet" and does not fail, so an untouched notebook runs top to bottom.
-* A checker prints one line of feedback and returns a ``Feedback``. With ``must_pass=True`` a failure
-  raises ``ExerciseFailed`` (solution cells use it, so CI proves every model answer passes its check).
-* Per-notebook checkers live in ``lessonlib.exercises.nbNN`` and are built from the generic ones here.
-* Solutions are collapsed cells tagged ``solution`` in the notebook (the student copy removes them).
+Outcomes (``Feedback.outcome``), each printed as ``[OUTCOME] NN.k title: message``:
+
+* ``NOT ATTEMPTED`` — the ``...`` placeholder is still there (the value ``...``, a function whose
+  body is ``...``/``pass``, or a function that returns ``...``). Never fails, even with ``must_pass``
+  off, so an untouched notebook runs top to bottom.
+* ``ERROR IN YOUR CODE`` — the learner's code raised: the exception type, its message and the
+  learner's own line (never the checker's internals).
+* ``RETURNED NONE`` — the learner's function returned ``None`` ("did you forget ``return``?").
+* ``TRY AGAIN`` — wrong, with a hint that never states the expected value or names a correct option.
+* ``PASS``.
+* ``CHECKER BUG`` — a fault inside the checker itself: our bug, reported as such, never as the
+  learner's error.
+
+Complete example (``lessonlib/exercises/nb08.py``)::
+
+    from lessonlib.exercises import Notebook, choice, number, cases, expect_tensor
+
+    EX = Notebook("08")
+    hint, reveal = EX.hint, EX.reveal          # nb08.hint(1), nb08.hint(1, level=2), nb08.reveal(1)
+
+    @EX.exercise(
+        1,
+        "RandAugment magnitude",
+        hints=("Which range is the magnitude drawn from?", "Divide the magnitude by the number of bins."),
+        solution=0.3,                           # a value, or a function for a "write a function" exercise
+        explanation="M = 9 of 30 bins is 9/30 = 0.3 of the full strength.",
+        wrong=[0.9, 9, 3.0],                    # plausible mistakes: each must get TRY AGAIN
+        variants=[np.float64(0.3), torch.tensor(0.3), 9 / 30],   # right answers written otherwise: PASS
+    )
+    def check_magnitude(answer):               # a *grader*: return None when right, else a hint
+        return number(answer, 0.3, tol=0.005,   # tolerance from the question ("to two decimals")
+                      mistakes={0.9: "that is M/10; the scale has 30 bins"})
+
+    @EX.exercise(2, "pick the safe ops", hints=("…", "…"), solution={"a", "b"}, explanation="…",
+                 wrong=[{"a"}, {"a", "b", "c"}, "c"], variants=[["b", "a"], ("a", "b")])
+    def check_safe_ops(answer):
+        return choice(answer, {"a", "b"}, OPTIONS)   # OPTIONS = {option: why it belongs or not}
+
+    def _solution_scale(x, factor):             # model solution of a function exercise
+        return x * factor
+
+    def _bug_in_place(x, factor):               # a mutant: a mistake learners make
+        return x.mul_(factor)
+
+    @EX.exercise(3, "scale a batch", hints=("…", "…"), solution=_solution_scale, explanation="…",
+                 wrong=[_bug_in_place], variants=[lambda x, f: f * x])
+    def check_scale(fn):                        # ``fn`` is the learner's function, already wrapped
+        def right_values(fn):
+            x = torch.rand(3, 4)
+            out = expect_tensor(fn(x, 2.0), "the scaled batch", shape=x.shape)
+            return None if torch.allclose(out, 2 * x) else "values are off: each entry times factor"
+        return cases(fn, [("values", right_values)])
+
+The decorated grader becomes the checker the notebook calls: ``nb08.check_scale(answer)`` prints one
+line and returns a ``Feedback``; ``nb08.check_scale(answer, must_pass=True)`` raises ``ExerciseFailed``
+unless it passes. The engine does the rest:
+
+* placeholders, ``None`` returns and exceptions raised by the learner's function (wrapped in a
+  ``LearnerFunction`` before the grader sees it) become the outcomes above; anything else the grader
+  raises is a ``CHECKER BUG``. Graders reject a malformed answer with ``raise WrongAnswer("hint")``
+  or by returning the hint; ``expect_tensor`` / ``as_number`` / ``as_vector`` do it for you.
+* An object the learner's function *returns* and the probe then calls (a transform, a closure) is
+  wrapped with ``learner(obj, "your eval transform")`` so that its errors are the learner's too.
+* ``EX.exercises[k]`` is the ``Exercise`` record: ``solution``, ``wrong``, ``variants``, ``hints``,
+  ``explanation`` and ``secrets`` (strings that wrong-answer feedback must never contain; by default
+  derived from the solution: a number at 2-4 significant digits, each correct option's name).
+  ``tests/test_exercises.py`` iterates over every registered exercise of every ``nbNN`` module.
+
+Notebooks hold no solution cells and no call to ``reveal``; the prose under an exercise says
+"stuck? ``nb08.hint(1)``, then ``nb08.hint(1, level=2)``, then ``nb08.reveal(1)``".
+
+Helpers for graders: ``number`` (direction and rough factor, recorded mistakes), ``choice`` (how many
+picks are wrong and how many missing, one wrong pick explained), ``vector``/``as_vector`` (lists,
+numpy, tensors of any float dtype), ``cases`` (named probes, first failure reported).
+The older generic checkers ``check_number``, ``check_choice``, ``check_tensor`` and
+``check_function`` are kept (same signatures) and run on the same engine.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
+import os
+import sys
+import traceback
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 
 __all__ = [
     "Feedback",
     "ExerciseFailed",
+    "WrongAnswer",
+    "LearnerFunction",
+    "Notebook",
+    "Exercise",
+    "OUTCOMES",
     "is_placeholder",
+    "is_stub",
     "report",
+    "learner",
+    "number",
+    "as_number",
+    "choice",
+    "vector",
+    "as_vector",
+    "expect_tensor",
+    "cases",
     "check_number",
     "check_choice",
     "check_tensor",
     "check_function",
+    "registered_notebooks",
 ]
+
+NOT_ATTEMPTED = "NOT ATTEMPTED"
+ERROR = "ERROR IN YOUR CODE"
+RETURNED_NONE = "RETURNED NONE"
+TRY_AGAIN = "TRY AGAIN"
+PASS = "PASS"
+CHECKER_BUG = "CHECKER BUG"
+#: Every outcome a checker can report, in the order above.
+OUTCOMES = (NOT_ATTEMPTED, ERROR, RETURNED_NONE, TRY_AGAIN, PASS, CHECKER_BUG)
+_PASSED = {NOT_ATTEMPTED: None, ERROR: False, RETURNED_NONE: False, TRY_AGAIN: False, PASS: True, CHECKER_BUG: False}
 
 
 class ExerciseFailed(AssertionError):
     """Raised by a checker called with ``must_pass=True`` when the answer is wrong or missing."""
 
 
+class WrongAnswer(Exception):
+    """Raised inside a grader to reject an answer (``TRY AGAIN``); its message is the hint."""
+
+
+class _Placeholder(Exception):
+    """The learner's function still returns ``...``."""
+
+
+class _ReturnedNone(Exception):
+    """The learner's function returned ``None``."""
+
+    def __init__(self, what: str):
+        super().__init__(what)
+        self.what = what
+
+
+class _LearnerError(Exception):
+    """The learner's code raised ``original`` while being probed."""
+
+    def __init__(self, original: BaseException, what: str):
+        super().__init__(str(original))
+        self.original = original
+        self.what = what
+
+
 @dataclass(frozen=True)
 class Feedback:
-    """The outcome of one check: ``passed`` is True, False, or None (not attempted)."""
+    """The outcome of one check.
+
+    ``passed`` is True (PASS), None (NOT ATTEMPTED) or False (anything else); ``outcome`` is one of
+    ``OUTCOMES`` (derived from ``passed`` when not given); ``bool(feedback)`` is True only for PASS.
+    """
 
     exercise: str
     passed: bool | None
     message: str
+    outcome: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.outcome:
+            object.__setattr__(self, "outcome", {True: PASS, False: TRY_AGAIN, None: NOT_ATTEMPTED}[self.passed])
 
     def __bool__(self) -> bool:
         return bool(self.passed)
 
     def __str__(self) -> str:
-        mark = {True: "PASS", False: "TRY AGAIN", None: "NOT ATTEMPTED"}[self.passed]
-        return f"[{mark}] {self.exercise}: {self.message}"
+        return f"[{self.outcome}] {self.exercise}: {self.message}"
 
 
 def is_placeholder(answer: Any) -> bool:
@@ -56,17 +191,614 @@ def is_placeholder(answer: Any) -> bool:
     return answer is Ellipsis or answer is None
 
 
-def report(exercise: str, passed: bool | None, message: str, *, must_pass: bool = False) -> Feedback:
+def _body(code) -> list[tuple[str, Any]]:
+    import dis
+
+    return [(i.opname, i.argval) for i in dis.get_instructions(code) if i.opname not in ("RESUME", "NOP")]
+
+
+_STUB_BODIES = ([("LOAD_CONST", None), ("RETURN_VALUE", None)], [("RETURN_CONST", None)])
+
+
+def is_stub(fn: Any) -> bool:
+    """True for a function whose body is only ``...`` or ``pass`` (and maybe a docstring).
+
+    Such a function has not been written yet (NOT ATTEMPTED), unlike one that computes something and
+    forgets ``return`` (RETURNED NONE).
+    """
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return False
+    try:
+        return _body(code) in _STUB_BODIES
+    except Exception:  # noqa: BLE001 - an exotic code object is simply not a stub
+        return False
+
+
+def report(exercise: str, passed: bool | None, message: str, *, must_pass: bool = False, outcome: str = "") -> Feedback:
     """Print and return a ``Feedback``; raise ``ExerciseFailed`` if ``must_pass`` and it did not pass."""
-    fb = Feedback(exercise, passed, message)
+    fb = Feedback(exercise, passed, message, outcome)
     print(fb)
     if must_pass and passed is not True:
         raise ExerciseFailed(str(fb))
     return fb
 
 
-def _not_attempted(exercise: str, must_pass: bool) -> Feedback:
-    return report(exercise, None, "replace the `...` with your answer and run the cell again.", must_pass=must_pass)
+# ----------------------------------------------------------------------------------------------
+# The learner's code: wrapped so that its errors, None returns and placeholders are told apart
+# ----------------------------------------------------------------------------------------------
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_LIB_DIRS = tuple(
+    {os.path.dirname(os.__file__), os.path.dirname(os.path.abspath(torch.__file__)), _PACKAGE_DIR}
+    | {p for p in sys.path if p.endswith("site-packages")}
+)
+
+
+def _is_library(filename: str) -> bool:
+    path = os.path.abspath(filename) if not filename.startswith("<") else filename
+    return path.startswith(_LIB_DIRS)
+
+
+class LearnerFunction:
+    """A learner's callable, wrapped for probing: ``__call__`` forwards the call and turns
+
+    * an exception into an ``ERROR IN YOUR CODE`` outcome (with the learner's line),
+    * a ``None`` return into ``RETURNED NONE`` (``allow_none=True`` keeps ``None`` as a value, for a
+      function whose contract returns ``None``, such as a probe that found nothing),
+    * a ``...`` return into ``NOT ATTEMPTED``.
+
+    ``raw`` is the learner's object itself, for probes that expect an exception.
+    """
+
+    def __init__(self, fn: Callable[..., Any], what: str = "your function", *, allow_none: bool = False):
+        self.raw = fn
+        self.what = what
+        self.allow_none = allow_none
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            out = self.raw(*args, **kwargs)
+        except (_LearnerError, _ReturnedNone, _Placeholder):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the learner's code may raise anything
+            raise _LearnerError(exc, self.what) from exc
+        if out is Ellipsis:
+            raise _Placeholder(self.what)
+        if out is None and not self.allow_none:
+            raise _ReturnedNone(self.what)
+        return out
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
+
+
+def learner(obj: Any, what: str = "the object your function returned", *, allow_none: bool = False) -> Any:
+    """Wrap ``obj`` (something the learner's code returned) so that calling it is probed like the learner's
+    own function; a non-callable ``obj`` is returned unchanged."""
+    if callable(obj) and not isinstance(obj, (LearnerFunction, torch.Tensor)):
+        return LearnerFunction(obj, what, allow_none=allow_none)
+    return obj
+
+
+def _learner_line(exc: BaseException) -> str:
+    """``line N: source`` of the innermost frame of ``exc``'s traceback that is the learner's code."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    mine = [f for f in frames if not _is_library(f.filename)]
+    if not mine:
+        return ""
+    f = mine[-1]
+    src = f": `{f.line.strip()}`" if f.line else ""
+    return f" (line {f.lineno}{src})"
+
+
+def _error_message(exc: BaseException, what: str) -> str:
+    msg = str(exc).strip().splitlines()
+    text = msg[0] if msg else ""
+    if len(text) > 300:
+        text = text[:300] + "…"
+    return f"{what} raised {type(exc).__name__}: {text}{_learner_line(exc)}. Fix it and run the cell again."
+
+
+def _outcome_of_exception(exc: BaseException) -> tuple[str, str]:
+    """Map an exception escaping a grader to ``(outcome, message)``."""
+    if isinstance(exc, WrongAnswer):
+        return TRY_AGAIN, str(exc)
+    if isinstance(exc, _Placeholder):
+        return NOT_ATTEMPTED, f"{exc} still returns `...`; replace it with your code and run the cell again."
+    if isinstance(exc, _ReturnedNone):
+        return RETURNED_NONE, f"{exc.what} returned None: did you forget `return`?"
+    if isinstance(exc, _LearnerError):
+        return ERROR, _error_message(exc.original, exc.what)
+    frames = traceback.extract_tb(exc.__traceback__)
+    if frames and not _is_library(frames[-1].filename):
+        # raised in the learner's own code, reached without a wrapper (e.g. a generator it returned)
+        return ERROR, _error_message(exc, "your code")
+    where = f" at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
+    return CHECKER_BUG, (
+        f"the checker itself failed ({type(exc).__name__}: {exc}{where}). This is a bug in lessonlib, "
+        "not in your answer; please report it."
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Helpers for graders: conversions and comparisons that never state the expected answer
+# ----------------------------------------------------------------------------------------------
+
+
+def as_number(answer: Any, what: str = "the answer") -> float:
+    """``answer`` as a float: Python numbers, numpy scalars, 0-d or one-element arrays and tensors.
+
+    Raises:
+        WrongAnswer: for a bool, a string, or anything with more than one value (with a hint).
+    """
+    if isinstance(answer, (bool, np.bool_)):
+        raise WrongAnswer(f"{what} must be a number, not the boolean {answer}.")
+    if isinstance(answer, str):
+        raise WrongAnswer(f"{what} must be a number, not the string {answer!r}: write it without quotes.")
+    if isinstance(answer, torch.Tensor):
+        if answer.numel() != 1:
+            raise WrongAnswer(f"{what} must be one number, got a tensor of shape {tuple(answer.shape)}.")
+        if answer.dtype == torch.bool:
+            raise WrongAnswer(f"{what} must be a number, not a boolean tensor.")
+        return float(answer.detach().cpu().double().reshape(()))
+    if isinstance(answer, np.ndarray):
+        if answer.size != 1 or answer.dtype == bool:
+            raise WrongAnswer(f"{what} must be one number, got an array of shape {answer.shape}.")
+        return float(answer.reshape(()))
+    if isinstance(answer, (int, float, np.integer, np.floating)):
+        return float(answer)
+    raise WrongAnswer(f"{what} must be a number, got {type(answer).__name__}.")
+
+
+def _factor_phrase(value: float, expected: float) -> str:
+    if expected == 0 or value == 0 or (value > 0) != (expected > 0):
+        if expected != 0 and value != 0:
+            return "the sign is wrong"
+        return "too large" if value > expected else "too small"
+    ratio = abs(value / expected)
+    direction = "too large" if abs(value) > abs(expected) else "too small"
+    if abs(value) > abs(expected):
+        direction = "too large" if value > 0 else "too small (more negative than it should be)"
+    else:
+        direction = "too small" if value > 0 else "too large (less negative than it should be)"
+    r = ratio if ratio >= 1 else 1 / ratio
+    if r < 1.15:
+        return f"close, but {direction} by more than the question's tolerance"
+    if r < 1.75:
+        return f"{direction}, by less than a factor of 2"
+    if r < 15:
+        return f"{direction}, by about a factor of {round(r)}"
+    return f"{direction}, by more than a factor of 10 (a unit or a scale step?)"
+
+
+def number(
+    answer: Any,
+    expected: float,
+    *,
+    tol: float | None = None,
+    rel: float | None = None,
+    mistakes: Mapping[float, str] | Iterable[tuple[float, str]] = (),
+    what: str = "the answer",
+    hint: str = "",
+) -> str | None:
+    """Grade a numeric answer: ``None`` when within ``tol`` (absolute) or ``rel`` (relative) of ``expected``.
+
+    Tolerances come from the question ("to two decimals" → ``tol=0.005``), not from the arithmetic.
+    A wrong answer gets the message of a recorded mistake it matches (``{wrong value: why}``), else the
+    direction and a rough factor, plus ``hint``; the expected value is never stated.
+    """
+    if tol is None and rel is None:
+        rel = 1e-2
+    value = as_number(answer, what)
+    if not math.isfinite(value):
+        raise WrongAnswer(f"{what} is {value}; it must be a finite number.")
+    bound = max(tol or 0.0, (rel or 0.0) * abs(expected))
+    if abs(value - expected) <= bound:
+        return None
+    items = mistakes.items() if isinstance(mistakes, Mapping) else mistakes
+    for wrong, why in items:
+        if abs(value - wrong) <= max(bound, 1e-9 * abs(wrong)):
+            return f"{why} {hint}".strip()
+    return f"{what} is {_factor_phrase(value, expected)}. {hint}".strip()
+
+
+def _option_set(answer: Any, what: str) -> set[Any]:
+    if isinstance(answer, str):
+        return {answer}
+    if isinstance(answer, Mapping):
+        raise WrongAnswer(f"{what} must be a set of options such as {{'a', 'b'}}, got a dict.")
+    try:
+        return set(answer)
+    except TypeError:
+        raise WrongAnswer(f"{what} must be a set of options such as {{'a', 'b'}}, got {answer!r:.60}.") from None
+
+
+def choice(
+    answer: Any,
+    correct: Iterable[Any],
+    options: Mapping[Any, str],
+    *,
+    missing_hint: str = "",
+    what: str = "your selection",
+) -> str | None:
+    """Grade a selection of options (a set, list, tuple or one string): ``None`` when exactly ``correct``.
+
+    ``options`` is the menu shown to the learner, ``{option: why it belongs or not}``. A wrong answer
+    is told how many picks do not belong and how many are missing, and the reason of *one* wrong pick;
+    a missed correct option is never named (``missing_hint`` says in general terms what to look for).
+    A pick not on the menu is named as a probable typo.
+    """
+    picked = _option_set(answer, what)
+    want = set(correct)
+    if picked == want:
+        return None
+    off_menu = sorted((p for p in picked if p not in options), key=str)
+    if off_menu:
+        return f"{off_menu[0]!r} is not one of the options; check the spelling (copy the option text exactly)."
+    extra = sorted(picked - want, key=str)
+    missing = len(want - picked)
+    parts = []
+    if extra:
+        parts.append(f"{len(extra)} of your picks {'does' if len(extra) == 1 else 'do'} not belong")
+    if missing:
+        parts.append(f"{missing} correct option{'s are' if missing > 1 else ' is'} missing")
+    msg = " and ".join(parts) + "."
+    if extra:
+        msg += f" Reconsider {extra[0]!r}: {options[extra[0]]}."
+    elif missing_hint:
+        msg += f" {missing_hint}"
+    return msg
+
+
+def as_vector(answer: Any, length: int | None = None, what: str = "the answer") -> torch.Tensor:
+    """``answer`` (a list, tuple, numpy array or tensor of any float/int dtype) as a float64 CPU vector.
+
+    Raises:
+        WrongAnswer: when it is not a flat sequence of numbers of ``length`` entries.
+    """
+    if isinstance(answer, (str, bytes)):
+        raise WrongAnswer(f"{what} must be a sequence of numbers, not a string.")
+    try:
+        if isinstance(answer, torch.Tensor):
+            t = answer.detach().cpu().to(torch.float64)
+        else:
+            t = torch.as_tensor(np.asarray(answer, dtype=np.float64))
+    except (TypeError, ValueError):
+        raise WrongAnswer(f"{what} must be a sequence of numbers, got {type(answer).__name__}.") from None
+    if t.ndim != 1:
+        raise WrongAnswer(f"{what} must be a flat vector, got shape {tuple(t.shape)}.")
+    if length is not None and t.numel() != length:
+        raise WrongAnswer(f"{what} must have {length} entries, got {t.numel()}.")
+    return t
+
+
+def vector(
+    answer: Any,
+    expected: Any,
+    *,
+    tol: float,
+    names: Iterable[str] | None = None,
+    what: str = "the answer",
+    hint: str = "",
+) -> str | None:
+    """Grade a vector answer entry by entry within ``tol``; a wrong answer is told *which* entries
+    (by ``names`` when given) are wrong, never their expected values."""
+    e = as_vector(expected)
+    a = as_vector(answer, e.numel(), what)
+    bad = ((a - e).abs() > tol) | ~torch.isfinite(a)
+    if not bool(bad.any()):
+        return None
+    labels = list(names) if names is not None else [f"entry {i}" for i in range(e.numel())]
+    wrong = [labels[i] for i in bad.nonzero().flatten().tolist()]
+    shown = ", ".join(wrong[:6]) + (" …" if len(wrong) > 6 else "")
+    return f"{len(wrong)} of {e.numel()} entries are wrong ({shown}). {hint}".strip()
+
+
+def expect_tensor(
+    out: Any,
+    what: str,
+    *,
+    shape: Iterable[int] | None = None,
+    dtype: torch.dtype | None = None,
+    floating: bool = False,
+) -> torch.Tensor:
+    """Return ``out`` if it is a tensor of ``shape``/``dtype``; else raise ``WrongAnswer`` saying what came."""
+    if not isinstance(out, torch.Tensor):
+        kind = type(out).__name__
+        if isinstance(out, tuple):
+            kind = f"a tuple of {len(out)}"
+        raise WrongAnswer(f"{what} must be a tensor, got {kind}.")
+    if shape is not None and tuple(out.shape) != tuple(shape):
+        raise WrongAnswer(f"{what} has shape {tuple(out.shape)}, expected {tuple(shape)}.")
+    if dtype is not None and out.dtype != dtype:
+        raise WrongAnswer(f"{what} has dtype {out.dtype}, expected {dtype}.")
+    if floating and not out.is_floating_point():
+        raise WrongAnswer(f"{what} has dtype {out.dtype}; a floating-point tensor is expected.")
+    return out
+
+
+Probe = Callable[[Callable[..., Any]], "str | None"]
+
+
+def cases(fn: Callable[..., Any], named: Iterable[tuple[str, Probe]]) -> str | None:
+    """Run named probes on ``fn`` in order; return ``"description: problem"`` for the first that fails.
+
+    A probe returns ``None`` when the function behaves, or a sentence saying what went wrong. Learner
+    errors, ``None`` returns and placeholders propagate to the engine, which reports them.
+    """
+    for description, probe in named:
+        try:
+            problem = probe(fn)
+        except WrongAnswer as exc:
+            problem = str(exc)
+        if problem:
+            return f"{description}: {problem}"
+    return None
+
+
+# ----------------------------------------------------------------------------------------------
+# The run loop
+# ----------------------------------------------------------------------------------------------
+
+
+def _run(
+    exercise: str,
+    answer: Any,
+    grader: Callable[[Any], str | None],
+    *,
+    function: bool,
+    what: str = "your function",
+    pass_message: str = "",
+    must_pass: bool = False,
+    allow_none: bool = False,
+) -> Feedback:
+    """The one run-and-probe loop every checker uses."""
+    if answer is Ellipsis or (answer is None and not function):
+        msg = "replace the `...` with your answer and run the cell again."
+        return report(exercise, None, msg, must_pass=must_pass, outcome=NOT_ATTEMPTED)
+    if function:
+        if answer is None:
+            msg = "replace the `...` with your function and run the cell again."
+            return report(exercise, None, msg, must_pass=must_pass, outcome=NOT_ATTEMPTED)
+        if is_stub(answer):
+            msg = f"{what}'s body is still `...`; write your code and run the cell again."
+            return report(exercise, None, msg, must_pass=must_pass, outcome=NOT_ATTEMPTED)
+        if not callable(answer):
+            msg = f"expected a function, got {type(answer).__name__}."
+            return report(exercise, False, msg, must_pass=must_pass, outcome=TRY_AGAIN)
+        answer = LearnerFunction(answer, what, allow_none=allow_none)
+    try:
+        problem = grader(answer)
+    except Exception as exc:  # noqa: BLE001 - sorted into learner / checker faults below
+        outcome, msg = _outcome_of_exception(exc)
+        return report(exercise, _PASSED[outcome], msg, must_pass=must_pass, outcome=outcome)
+    if problem:
+        return report(exercise, False, str(problem), must_pass=must_pass, outcome=TRY_AGAIN)
+    return report(exercise, True, pass_message or "right.", must_pass=must_pass, outcome=PASS)
+
+
+# ----------------------------------------------------------------------------------------------
+# The registry
+# ----------------------------------------------------------------------------------------------
+
+
+def _default_secrets(solution: Any) -> tuple[str, ...]:
+    if callable(solution) or solution is None:
+        return ()
+    if isinstance(solution, (set, frozenset, list, tuple)) and all(isinstance(s, str) for s in solution):
+        return tuple(sorted(solution))
+    if isinstance(solution, str):
+        return (solution,)
+    try:
+        v = as_number(solution)
+    except WrongAnswer:
+        return ()
+    if float(v).is_integer() and abs(v) < 10:
+        return ()  # a small integer would match any digit in a sentence; list it in ``secrets`` if it matters
+    return tuple(dict.fromkeys(f"{v:.{d}g}" for d in (2, 3, 4)))
+
+
+@dataclass
+class Exercise:
+    """One registered exercise: its checker, help and the data the tests use.
+
+    Attributes:
+        notebook: ``"NN"``; ``number`` k (1-based); ``title``; ``name`` is ``"NN.k title"``.
+        hints: two hints, the second more specific; neither states the answer.
+        solution: the model answer (a value, or a function for a "write a function" exercise).
+        explanation: why the solution is right, shown by ``reveal`` only.
+        wrong: plausible wrong answers (mutants) that must get TRY AGAIN.
+        variants: right answers written differently from ``solution`` that must PASS.
+        secrets: strings no wrong-answer feedback may contain.
+        function: True when the answer is a function (probed through the engine's wrapper).
+        args: extra positional arguments the checker needs besides the answer (e.g. data for 06.2);
+            ``solution_args`` gives them to the tests (a callable returning the tuple).
+    """
+
+    notebook: str
+    number: int
+    title: str
+    grader: Callable[..., str | None]
+    hints: tuple[str, ...]
+    solution: Any
+    explanation: str
+    wrong: tuple[Any, ...] = ()
+    variants: tuple[Any, ...] = ()
+    secrets: tuple[str, ...] = ()
+    function: bool = False
+    what: str = "your function"
+    pass_message: str = ""
+    solution_args: Callable[[], tuple] | None = None
+    allow_none: bool = False
+    checker: Callable[..., Feedback] = field(default=None, repr=False)  # type: ignore[assignment]
+
+    @property
+    def name(self) -> str:
+        return f"{self.notebook}.{self.number} {self.title}"
+
+    def check(self, answer: Any, *args: Any, must_pass: bool = False) -> Feedback:
+        """Run the engine on ``answer`` (``args`` go to the grader after it)."""
+
+        def grade(a: Any) -> str | None:
+            return self.grader(a, *args)
+
+        return _run(
+            self.name,
+            answer,
+            grade,
+            function=self.function,
+            what=self.what,
+            pass_message=self.pass_message,
+            must_pass=must_pass,
+            allow_none=self.allow_none,
+        )
+
+    def solution_text(self) -> str:
+        """The model solution as text: a function's source, or the value's repr."""
+        if callable(self.solution):
+            try:
+                return inspect.getsource(self.solution).rstrip()
+            except (OSError, TypeError):
+                return repr(self.solution)
+        if isinstance(self.solution, (set, frozenset)):
+            return "{" + ", ".join(repr(s) for s in sorted(self.solution, key=str)) + "}"
+        return repr(self.solution)
+
+
+class Notebook:
+    """The exercises of one notebook: ``EX = Notebook("04")``; see the module docstring."""
+
+    def __init__(self, notebook: str):
+        if not (isinstance(notebook, str) and len(notebook) == 2 and notebook.isdigit()):
+            raise ValueError(f"notebook must be a two-digit string such as '04', got {notebook!r}")
+        self.notebook = notebook
+        self.exercises: dict[int, Exercise] = {}
+        _REGISTRY[notebook] = self
+
+    def exercise(
+        self,
+        number: int,
+        title: str,
+        *,
+        hints: tuple[str, str] | list[str],
+        solution: Any,
+        explanation: str,
+        wrong: Iterable[Any] = (),
+        variants: Iterable[Any] = (),
+        secrets: Iterable[str] | None = None,
+        function: bool | None = None,
+        what: str = "your function",
+        pass_message: str = "",
+        solution_args: Callable[[], tuple] | None = None,
+        allow_none: bool = False,
+    ) -> Callable[[Callable[..., str | None]], Callable[..., Feedback]]:
+        """Register exercise ``number``; the decorated grader becomes its checker.
+
+        The grader takes the answer (a ``LearnerFunction`` when ``function`` is True, which is the
+        default when ``solution`` is callable) and any extra arguments, and returns ``None`` (right)
+        or a hint. The returned checker is ``check(answer, *args, must_pass=False) -> Feedback``.
+        """
+        if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+            raise ValueError(f"number must be a positive int, got {number!r}")
+        if number in self.exercises:
+            raise ValueError(f"exercise {self.notebook}.{number} is registered twice")
+        hints = tuple(hints)
+        if len(hints) != 2 or not all(isinstance(h, str) and h for h in hints):
+            raise ValueError(f"hints must be two non-empty strings (level 1, level 2), got {hints!r}")
+        is_function = callable(solution) if function is None else function
+
+        def decorate(grader: Callable[..., str | None]) -> Callable[..., Feedback]:
+            ex = Exercise(
+                self.notebook,
+                number,
+                title,
+                grader,
+                hints,
+                solution,
+                explanation,
+                tuple(wrong),
+                tuple(variants),
+                tuple(_default_secrets(solution) if secrets is None else secrets),
+                is_function,
+                what,
+                pass_message,
+                solution_args,
+                allow_none,
+            )
+
+            def checker(answer: Any, *args: Any, must_pass: bool = False) -> Feedback:
+                return ex.check(answer, *args, must_pass=must_pass)
+
+            checker.__name__ = grader.__name__
+            checker.__qualname__ = grader.__qualname__
+            checker.__doc__ = f"Exercise {self.notebook}.{number} ({title}). " + (grader.__doc__ or "")
+            checker.exercise = ex  # type: ignore[attr-defined]
+            ex.checker = checker
+            self.exercises[number] = ex
+            return checker
+
+        return decorate
+
+    def _get(self, k: Any) -> Exercise:
+        if isinstance(k, bool) or not isinstance(k, int) or k not in self.exercises:
+            raise ValueError(f"k must be one of the exercise numbers {sorted(self.exercises)}, got {k!r}")
+        return self.exercises[k]
+
+    def __getitem__(self, k: int) -> Exercise:
+        return self._get(k)
+
+    def hint(self, k: int, level: int = 1) -> str:
+        """Print (and return) hint ``level`` (1, gentle; 2, more specific) for exercise ``k``."""
+        ex = self._get(k)
+        if level not in (1, 2) or isinstance(level, bool):
+            raise ValueError(f"level must be 1 or 2, got {level!r}")
+        text = ex.hints[level - 1]
+        nb = f"nb{self.notebook}"
+        more = f" (more specific: {nb}.hint({k}, level=2); the model solution: {nb}.reveal({k}))"
+        print(f"Hint {level} for {ex.name}: {text}" + (more if level == 1 else ""))
+        return text
+
+    def reveal(self, k: int) -> str:
+        """Show the model solution of exercise ``k`` with its explanation (a deliberate step).
+
+        Returns the markdown shown (displayed as Markdown in a notebook, printed elsewhere).
+        """
+        ex = self._get(k)
+        lang = "python" if callable(ex.solution) else ""
+        body = f"**Model solution, {ex.name}**\n\n```{lang}\n{ex.solution_text()}\n```\n\n{ex.explanation}"
+        try:
+            from IPython import get_ipython
+            from IPython.display import Markdown, display
+
+            if get_ipython() is not None:
+                display(Markdown(body))
+                return body
+        except ImportError:  # pragma: no cover - IPython is a dependency
+            pass
+        print(body)
+        return body
+
+
+_REGISTRY: dict[str, Notebook] = {}
+
+
+def registered_notebooks() -> dict[str, Notebook]:
+    """Import every ``lessonlib.exercises.nbNN`` module and return ``{"NN": Notebook}`` for those that
+    declare a registry."""
+    import importlib
+    import pkgutil
+
+    here = os.path.dirname(__file__)
+    for mod in pkgutil.iter_modules([here]):
+        if mod.name.startswith("nb") and mod.name[2:].isdigit():
+            importlib.import_module(f"{__name__}.{mod.name}")
+    return dict(sorted(_REGISTRY.items()))
+
+
+# ----------------------------------------------------------------------------------------------
+# The generic checkers (kept for existing callers), on the same engine
+# ----------------------------------------------------------------------------------------------
 
 
 def check_number(
@@ -79,21 +811,15 @@ def check_number(
     hint: str = "",
     must_pass: bool = False,
 ) -> Feedback:
-    """Check a numeric answer against ``expected`` within ``rel_tol``/``abs_tol``.
-
-    The message says the expected value, what came, and ``hint`` when it is wrong.
-    """
-    if is_placeholder(answer):
-        return _not_attempted(exercise, must_pass)
-    try:
-        value = float(answer)
-    except (TypeError, ValueError):
-        return report(exercise, False, f"expected a number, got {type(answer).__name__}.", must_pass=must_pass)
-    if math.isclose(value, expected, rel_tol=rel_tol, abs_tol=abs_tol):
-        return report(exercise, True, f"{value:.4g} is right.", must_pass=must_pass)
-    direction = "too large" if value > expected else "too small"
-    msg = f"{value:.4g} is {direction}; expected about {expected:.4g} (within {rel_tol:.0%})."
-    return report(exercise, False, f"{msg} {hint}".strip(), must_pass=must_pass)
+    """Check a numeric answer within ``rel_tol``/``abs_tol`` of ``expected``; wrong answers are told the
+    direction and a rough factor, plus ``hint``, never the expected value."""
+    return _run(
+        exercise,
+        answer,
+        lambda a: number(a, expected, tol=abs_tol, rel=rel_tol, hint=hint),
+        function=False,
+        must_pass=must_pass,
+    )
 
 
 def check_choice(
@@ -105,34 +831,17 @@ def check_choice(
     options: Mapping[Any, str] | None = None,
     must_pass: bool = False,
 ) -> Feedback:
-    """Check a set of picked options (e.g. "which transforms preserve the label?") against ``expected``.
-
-    ``options`` (the menu shown to the learner, ``{option: why it belongs or not}``) doubles as the
-    reasons, and a pick that is not on the menu (a typo) is named as such; ``reasons`` adds or
-    overrides explanations. Every wrongly included or missed option is listed with its reason.
-    """
-    if is_placeholder(answer):
-        return _not_attempted(exercise, must_pass)
-    if isinstance(answer, str):
-        answer = {answer}
-    try:
-        picked = set(answer)
-    except TypeError:
-        return report(exercise, False, f"expected a set of options, got {answer!r}.", must_pass=must_pass)
+    """Check a set of picked options against ``expected``: counts of wrong and missing picks and the
+    reason of one wrong pick (from ``options``/``reasons``); correct options are never named."""
     want = set(expected)
-    if picked == want:
-        return report(exercise, True, f"exactly right: {sorted(map(str, want))}.", must_pass=must_pass)
-    menu = dict(options or {})
-    reasons = {**menu, **(reasons or {})}
-    if menu:
-        for item in picked - set(menu):
-            reasons[item] = f"not one of the options {sorted(map(str, menu))}; check the spelling"
-    parts = []
-    for item in sorted(picked - want, key=str):
-        parts.append(f"{item!s} should not be picked ({reasons.get(item, 'it does not fit')})")
-    for item in sorted(want - picked, key=str):
-        parts.append(f"{item!s} is missing ({reasons.get(item, 'it belongs')})")
-    return report(exercise, False, "; ".join(parts) + ".", must_pass=must_pass)
+    menu = {**{o: "it does not fit" for o in want}, **dict(options or {}), **dict(reasons or {})}
+
+    def grade(a: Any) -> str | None:
+        picked = _option_set(a, "your selection")
+        full = {**{p: "it does not fit" for p in picked if options is None}, **menu}
+        return choice(a, want, full)
+
+    return _run(exercise, answer, grade, function=False, must_pass=must_pass)
 
 
 def check_tensor(
@@ -145,51 +854,44 @@ def check_tensor(
     hint: str = "",
     must_pass: bool = False,
 ) -> Feedback:
-    """Check a tensor answer: shape first, then values (reports the largest difference and where)."""
-    if is_placeholder(answer):
-        return _not_attempted(exercise, must_pass)
-    if not isinstance(answer, torch.Tensor):
-        return report(exercise, False, f"expected a tensor, got {type(answer).__name__}.", must_pass=must_pass)
-    if tuple(answer.shape) != tuple(expected.shape):
-        msg = f"shape {tuple(answer.shape)} but expected {tuple(expected.shape)}. {hint}".strip()
-        return report(exercise, False, msg, must_pass=must_pass)
-    a = answer.detach().to("cpu", torch.float64)
-    e = expected.detach().to("cpu", torch.float64)
-    if torch.allclose(a, e, atol=atol, rtol=rtol, equal_nan=True):
-        return report(exercise, True, "values match.", must_pass=must_pass)
-    diff = (a - e).abs().nan_to_num(nan=float("inf"))
-    where = tuple(int(i) for i in torch.unravel_index(diff.argmax(), diff.shape))
-    msg = (
-        f"largest difference {float(diff.max()):.3g} at index {where} "
-        f"(got {float(a[where]):.4g}, expected {float(e[where]):.4g}). {hint}"
-    )
-    return report(exercise, False, msg.strip(), must_pass=must_pass)
+    """Check a tensor answer (a tensor, array or nested list): shape first, then which entries are off
+    (their index, never their expected value)."""
+
+    def grade(a: Any) -> str | None:
+        try:
+            t = a.detach().cpu().double() if isinstance(a, torch.Tensor) else torch.as_tensor(np.asarray(a, np.float64))
+        except (TypeError, ValueError):
+            raise WrongAnswer(f"expected a tensor, got {type(a).__name__}.") from None
+        e = expected.detach().cpu().double()
+        if tuple(t.shape) != tuple(e.shape):
+            raise WrongAnswer(f"shape {tuple(t.shape)}, expected {tuple(e.shape)}. {hint}".strip())
+        bad = ~torch.isclose(t, e, atol=atol, rtol=rtol, equal_nan=True)
+        if not bool(bad.any()):
+            return None
+        idx = [tuple(int(i) for i in row) for row in bad.nonzero()[:5]]
+        return f"{int(bad.sum())} entries are off, e.g. at index {', '.join(map(str, idx))}. {hint}".strip()
+
+    return _run(exercise, answer, grade, function=False, must_pass=must_pass)
 
 
 def check_function(
     exercise: str,
     fn: Any,
-    cases: Iterable[tuple[str, Callable[[Callable[..., Any]], str | None]]],
+    named_cases: Iterable[tuple[str, Probe]],
     *,
     must_pass: bool = False,
 ) -> Feedback:
-    """Check a learner's function against named cases.
+    """Check a learner's function against named probes (see ``cases``); the first failing one is reported.
 
-    Each case is ``(description, probe)``; ``probe(fn)`` returns ``None`` when the function behaves,
-    or a sentence saying what went wrong. Exceptions inside a probe are reported with their message.
-    The first failing case is reported, so feedback is specific.
+    Errors raised by the learner's function are ``ERROR IN YOUR CODE``; a ``None`` return is
+    ``RETURNED NONE``; an error of a probe itself is a ``CHECKER BUG``.
     """
-    if is_placeholder(fn):
-        return _not_attempted(exercise, must_pass)
-    if not callable(fn):
-        return report(exercise, False, f"expected a function, got {type(fn).__name__}.", must_pass=must_pass)
-    n = 0
-    for description, probe in cases:
-        n += 1
-        try:
-            problem = probe(fn)
-        except Exception as exc:  # noqa: BLE001 - the learner's code may raise anything
-            problem = f"raised {type(exc).__name__}: {exc}"
-        if problem:
-            return report(exercise, False, f"{description}: {problem}", must_pass=must_pass)
-    return report(exercise, True, f"all {n} checks pass.", must_pass=must_pass)
+    named = list(named_cases)
+    return _run(
+        exercise,
+        fn,
+        lambda f: cases(f, named),
+        function=True,
+        pass_message=f"all {len(named)} checks pass.",
+        must_pass=must_pass,
+    )
