@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from lessonlib.utils import check_range, check_tensor, uniform
 
-__all__ = ["AffineParams", "sample_affine_params", "apply_affine", "random_affine", "affine_augment"]
+__all__ = ["AffineParams", "sample_affine_params", "apply_affine", "random_affine"]
 
 
 @dataclass(frozen=True)
@@ -130,18 +130,3 @@ def random_affine(
         x.shape[0], degrees=degrees, translate=translate, scale=scale, generator=generator, device=x.device
     )
     return apply_affine(x, params)
-
-
-def affine_augment(
-    *, degrees: float | tuple[float, float] = 10.0, translate: float = 0.1, scale: tuple[float, float] = (0.9, 1.1)
-):
-    """An ``augment(x, y, generator) -> (x, y)`` callable for ``training.fit`` that applies ``random_affine``.
-
-    Parameters are validated now, not at the first batch.
-    """
-    sample_affine_params(1, degrees=degrees, translate=translate, scale=scale)  # validate early
-
-    def augment(x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None = None):
-        return random_affine(x, degrees=degrees, translate=translate, scale=scale, generator=generator), y
-
-    return augment

@@ -41,7 +41,6 @@ __all__ = [
     "soft_targets",
     "mixed_loss",
     "box_coverage",
-    "augment",
     "torchvision_index",
     "timm_index",
 ]
@@ -497,32 +496,3 @@ def box_coverage(mask: torch.Tensor, boxes: Box | torch.Tensor) -> torch.Tensor:
     x1, y1, x2, y2 = b.unbind(1)
     inside = sat[y2, x2] - sat[y1, x2] - sat[y2, x1] + sat[y1, x1]
     return inside / total
-
-
-def augment(
-    method: str, num_classes: int, *, alpha: float = 1.0, per_sample: bool = False, label_smoothing: float = 0.0
-) -> Callable[[torch.Tensor, torch.Tensor, torch.Generator | None], tuple[torch.Tensor, torch.Tensor]]:
-    """An ``augment(x, y, generator) -> (inputs, soft_targets)`` for ``lessonlib.training.fit``.
-
-    Each training batch is mixed with ``mixup`` or ``cutmix`` (drawing from the generator ``fit`` hands
-    over) and returned with its ``[B, num_classes]`` soft targets, which ``F.cross_entropy`` accepts.
-
-    Args:
-        method: ``"mixup"`` or ``"cutmix"``.
-        num_classes: K for the soft targets.
-        alpha, per_sample: passed to the mixing function.
-        label_smoothing: passed to ``soft_targets``.
-    """
-    fns = {"mixup": mixup, "cutmix": cutmix}
-    if method not in fns:
-        raise ValueError(f"method must be one of {sorted(fns)}, got {method!r}")
-    check_positive(alpha, "alpha")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
-    fn = fns[method]
-
-    def apply(x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None = None):
-        r = fn(x, y, alpha=alpha, per_sample=per_sample, generator=generator)
-        return r.inputs, soft_targets(r, num_classes, label_smoothing=label_smoothing)
-
-    return apply

@@ -11,7 +11,7 @@ a 9). The notebook ``06_tta`` measures all three.
 * ``view_disagreement(view_predictions)`` — a per-sample uncertainty score from the per-view outputs.
 * ``tta_effect`` (accuracy change and how many predictions flipped wrong→right and right→wrong) and
   ``error_rate_by_bin`` (is disagreement a useful uncertainty?) measure what TTA did.
-* ``views_augment(views)`` — the training-time twin: one random view per image, for ``training.fit``.
+* ``lessonlib.augment.views_augment(views)`` is the training-time twin: one random view per image.
 * ``make_views`` / ``View`` / ``shift_view`` — named view sets (``"identity"``, ``"hflip"``,
   ``"flips"``, ``"d4"``) built on ``lessonlib.presets.dihedral`` and its exact inverse, and small
   integer shifts for data (like digits) that are *not* D4-invariant.
@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lessonlib.presets import D4_NAMES, dihedral, dihedral_inverse
-from lessonlib.utils import check_tensor, randint
+from lessonlib.utils import check_tensor
 
 __all__ = [
     "View",
@@ -43,7 +43,6 @@ __all__ = [
     "default_batch_size",
     "make_views",
     "shift_view",
-    "views_augment",
     "predict_with_tta",
     "merge_views",
     "view_disagreement",
@@ -174,38 +173,6 @@ def make_views(views: str | Sequence[Callable[[torch.Tensor], torch.Tensor]]) ->
         else:
             raise TypeError(f"views[{i}] must be callable (x) -> x, got {type(v).__name__}")
     return tuple(out)
-
-
-def views_augment(
-    views: str | Sequence[Callable[[torch.Tensor], torch.Tensor]] = "d4",
-) -> Callable[[torch.Tensor, torch.Tensor, torch.Generator | None], tuple[torch.Tensor, torch.Tensor]]:
-    """Training-time twin of TTA: an ``augment(x, y, generator) -> (x, y)`` for ``training.fit`` that
-    shows each image under one of ``views``, drawn uniformly and independently per image.
-
-    Training with the same views you will average over at test time is what makes the model
-    invariant to them (notebook 06 measures what happens without it). Labels pass through
-    unchanged, which is the bet that the views are label-preserving.
-
-    Vectorised: every view of the batch is computed (V × the batch in memory; the views are cheap
-    pixel permutations) and each image's drawn view is gathered; no loop over images. Draws come
-    from ``generator`` (``lessonlib.utils.randint``), so a seeded generator gives the same batch.
-    """
-    view_list = make_views(views)
-
-    def augment(
-        x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        check_tensor(x, "x", ndim=4)
-        h, w = x.shape[-2:]
-        if h != w and any(v.swaps_hw for v in view_list):
-            raise ValueError(f"views with quarter turns need square images, but x is {h}x{w}")
-        pick = randint(0, len(view_list), x.shape[0], generator=generator, device=x.device)
-        stacked = torch.stack([_apply_view(v, x) for v in view_list])  # [V, B, C, H, W]
-        if stacked.shape[-2:] != x.shape[-2:]:
-            raise ValueError(f"views must keep the image size {(h, w)}, got {tuple(stacked.shape[-2:])}")
-        return stacked[pick, torch.arange(x.shape[0], device=x.device)], y
-
-    return augment
 
 
 def _activate(y: torch.Tensor, activation: str | None) -> torch.Tensor:

@@ -15,7 +15,6 @@ from torchvision.transforms import v2
 
 from lessonlib.mixing import (
     MixResult,
-    augment,
     box_coverage,
     cutmix,
     mixed_loss,
@@ -562,22 +561,3 @@ def test_exercise_checkers_nb05():
     assert not nb05.check_clipped_lambda(0.75)  # the uncorrected λ
     assert nb05.check_clipped_lambda(1 - 144 / 1024)
     assert not nb05.check_lesion_visible(lambda m, b, i: m.flatten(1).any(1))  # ignores the box
-
-
-@pytest.mark.parametrize("method", ["mixup", "cutmix"])
-def test_augment_adapter_for_fit(method):
-    from lessonlib import training
-
-    x, y = _batch(b=8, c=1, h=8, w=8)
-    aug = augment(method, K, alpha=0.5)
-    xa, ya = aug(x, y, make_generator(0))
-    fn = mixup if method == "mixup" else cutmix
-    ref = fn(x, y, alpha=0.5, generator=make_generator(0))
-    torch.testing.assert_close(xa, ref.inputs)
-    torch.testing.assert_close(ya, soft_targets(ref, K))
-    model = training.make_model("cnn2d", 0, num_classes=K, width=4)
-    training.fit(model, x, y, steps=2, batch_size=4, augment=aug, progress=False, device="cpu")
-    with pytest.raises(ValueError, match="method"):
-        augment("cutout", K)
-    with pytest.raises(ValueError, match="alpha"):
-        augment(method, K, alpha=0)
