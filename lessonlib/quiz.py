@@ -1,0 +1,383 @@
+"""The question bank: short self-checking questions for every notebook, and a seeded mock interview.
+
+The questions are data, one YAML file per notebook in ``lessonlib/content/quiz/NN.yaml``, a list of
+items::
+
+    - id: "08.q1"            # notebook.qN
+      topic: policies        # short tag
+      kind: choice           # choice (one option) | multi (a set of options) | number
+      question: "..."
+      options: ["...", "..."]   # for choice/multi
+      answer: "..."             # the option text, a list of option texts, or a number
+      tolerance: 0.01           # for number: absolute tolerance derived from the question
+      hints: ["gentle hint", "more specific hint"]   # never state the answer
+      explanation: "why, 1-3 sentences"              # shown by reveal only
+
+In a notebook::
+
+    from lessonlib import quiz
+    quiz.quick_check("08")            # lists the questions (no answers)
+    quiz.check("08.q3", "mixup")      # PASS / TRY AGAIN with a hint, never the answer
+    quiz.hint("08.q3"); quiz.hint("08.q3", level=2); quiz.reveal("08.q3")
+    round_ = quiz.mock_interview(n=10, seed=7)   # the same seed gives a class the same round
+    round_.answer(1, "...")           # check question 1 of the round; round_.score() at the end
+
+A ``choice`` answer may be the option's text (case and surrounding spaces ignored) or its letter as
+listed by ``quick_check`` ("b"); a ``multi`` answer is a set/list of texts or letters, or a string of
+letters ("ac"); a ``number`` is any number, numpy scalar or one-element tensor.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from lessonlib.exercises import (
+    NOT_ATTEMPTED,
+    PASS,
+    Feedback,
+    WrongAnswer,
+    _run,
+    number,
+)
+from lessonlib.utils import check_int, make_generator, randperm
+
+__all__ = ["Item", "load", "bank", "item", "quick_check", "check", "hint", "reveal", "mock_interview", "MockRound"]
+
+KINDS = ("choice", "multi", "number")
+_LETTERS = string.ascii_lowercase
+
+
+@dataclass(frozen=True)
+class Item:
+    """One question of the bank (see the module docstring for the fields)."""
+
+    id: str
+    topic: str
+    kind: str
+    question: str
+    answer: Any
+    hints: tuple[str, str]
+    explanation: str
+    options: tuple[str, ...] = ()
+    tolerance: float = 0.0
+
+    @property
+    def notebook(self) -> str:
+        return self.id.split(".")[0]
+
+
+def _validate(raw: dict, source: str) -> Item:
+    where = f"{source}: item {raw.get('id', '?')!r}"
+    for key in ("id", "topic", "kind", "question", "answer", "hints", "explanation"):
+        if key not in raw:
+            raise ValueError(f"{where} lacks the field {key!r}")
+    kind = raw["kind"]
+    if kind not in KINDS:
+        raise ValueError(f"{where}: kind must be one of {KINDS}, got {kind!r}")
+    hints = tuple(raw["hints"])
+    if len(hints) != 2 or not all(isinstance(h, str) and h.strip() for h in hints):
+        raise ValueError(f"{where}: hints must be two non-empty strings")
+    options = tuple(str(o) for o in raw.get("options", ()))
+    answer = raw["answer"]
+    if kind == "choice":
+        if answer not in options:
+            raise ValueError(f"{where}: the answer {answer!r} is not one of the options")
+    elif kind == "multi":
+        answer = tuple(answer) if isinstance(answer, (list, tuple)) else (answer,)
+        if not answer or any(a not in options for a in answer):
+            raise ValueError(f"{where}: every answer must be one of the options")
+    else:
+        answer = float(answer)
+        if "tolerance" not in raw:
+            raise ValueError(f"{where}: a number item needs a tolerance")
+    if kind != "number" and len(options) < 2:
+        raise ValueError(f"{where}: a {kind} item needs at least two options")
+    return Item(
+        id=str(raw["id"]),
+        topic=str(raw["topic"]),
+        kind=kind,
+        question=str(raw["question"]).strip(),
+        answer=answer,
+        hints=hints,  # type: ignore[arg-type]
+        explanation=str(raw["explanation"]).strip(),
+        options=options,
+        tolerance=float(raw.get("tolerance", 0.0)),
+    )
+
+
+def _quiz_dir():
+    return resources.files("lessonlib").joinpath("content", "quiz")
+
+
+@cache
+def load(notebook: str) -> tuple[Item, ...]:
+    """The items of ``lessonlib/content/quiz/<notebook>.yaml`` (``notebook`` like ``"04"``), validated.
+
+    Raises:
+        ValueError: for an unknown notebook or a malformed item (naming the file and the item).
+    """
+    import yaml
+
+    path = _quiz_dir().joinpath(f"{notebook}.yaml")
+    if not (isinstance(notebook, str) and path.is_file()):
+        raise ValueError(f"notebook must be one of {notebooks()}, got {notebook!r}")
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    items = tuple(_validate(r, f"{notebook}.yaml") for r in raw)
+    ids = [i.id for i in items]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{notebook}.yaml: duplicate item ids")
+    return items
+
+
+def notebooks() -> list[str]:
+    """The notebooks that have a quiz file, sorted (``["00", "01", ...]``)."""
+    return sorted(p.name[:-5] for p in _quiz_dir().iterdir() if p.name.endswith(".yaml"))
+
+
+def bank(topics: Any = None) -> list[Item]:
+    """Every item of every notebook, in order; ``topics`` (a tag or a collection of tags) filters."""
+    items = [i for nb in notebooks() for i in load(nb)]
+    if topics is None:
+        return items
+    wanted = {topics} if isinstance(topics, str) else set(topics)
+    known = {i.topic for i in items}
+    if not wanted <= known:
+        raise ValueError(f"topics must be among {sorted(known)}, got {sorted(wanted - known)}")
+    return [i for i in items if i.topic in wanted]
+
+
+def item(item_id: str) -> Item:
+    """The item with id ``"NN.qK"``."""
+    nb = item_id.split(".")[0] if isinstance(item_id, str) else None
+    for it in load(nb) if nb in notebooks() else ():
+        if it.id == item_id:
+            return it
+    raise ValueError(f"item_id must be an id such as '04.q3', got {item_id!r}")
+
+
+def _markdown(it: Item, label: str | None = None) -> str:
+    head = f"**{label or it.id}** *({it.topic})* {it.question}"
+    if it.kind == "number":
+        return head + "  \n*Answer with a number.*"
+    how = "one option" if it.kind == "choice" else "every option that applies (a set)"
+    opts = "\n".join(f"   ({_LETTERS[j]}) {o}" for j, o in enumerate(it.options))
+    return f"{head}  \n*Pick {how}:*\n\n{opts}"
+
+
+def _display(md: str) -> None:
+    try:
+        from IPython import get_ipython
+        from IPython.display import Markdown, display
+
+        if get_ipython() is not None:
+            display(Markdown(md))
+            return
+    except ImportError:  # pragma: no cover
+        pass
+    print(md)
+
+
+def quick_check(notebook: str) -> None:
+    """Show notebook ``notebook``'s quick-check questions (no answers) and how to answer them."""
+    items = load(notebook)
+    parts = [
+        f"### Quick check: {len(items)} questions",
+        f'Answer with `quiz.check("{items[0].id}", answer)`; stuck? `quiz.hint("{items[0].id}")`, then '
+        f'`quiz.hint("{items[0].id}", level=2)`, then `quiz.reveal("{items[0].id}")`.',
+    ]
+    parts += [_markdown(it) for it in items]
+    _display("\n\n".join(parts))
+
+
+def _resolve(it: Item, pick: Any) -> str:
+    if not isinstance(pick, str):
+        raise WrongAnswer(f"each pick must be an option's text or letter, got {type(pick).__name__}.")
+    text = pick.strip()
+    if len(text) == 1 and text.lower() in _LETTERS[: len(it.options)]:
+        return it.options[_LETTERS.index(text.lower())]
+    for o in it.options:
+        if o.strip().lower() == text.lower():
+            return o
+    raise WrongAnswer(f"{pick!r} is not one of the options; give its text or its letter (a, b, ...).")
+
+
+def _grade(it: Item, answer: Any) -> str | None:
+    if it.kind == "number":
+        return number(answer, it.answer, tol=it.tolerance, hint=f"Hint: {it.hints[0]}")
+    if it.kind == "choice":
+        if not isinstance(answer, str):
+            raise WrongAnswer("pick one option: its text or its letter, as a string.")
+        return None if _resolve(it, answer) == it.answer else f"not this one. Hint: {it.hints[0]}"
+    if isinstance(answer, str):
+        text = answer.strip().lower()
+        letters = text.replace(",", "").replace(" ", "")
+        is_option = any(o.strip().lower() == text for o in it.options)
+        if not is_option and letters and all(c in _LETTERS[: len(it.options)] for c in letters):
+            picks = list(letters)
+        else:
+            picks = [answer]
+    else:
+        try:
+            picks = list(answer)
+        except TypeError:
+            raise WrongAnswer("give a set of options, e.g. {'a', 'c'}.") from None
+    picked = {_resolve(it, p) for p in picks}
+    want = set(it.answer)
+    if picked == want:
+        return None
+    extra, missing = len(picked - want), len(want - picked)
+    parts = []
+    if extra:
+        parts.append(f"{extra} of your picks {'does' if extra == 1 else 'do'} not belong")
+    if missing:
+        parts.append(f"{missing} {'is' if missing == 1 else 'are'} missing")
+    return " and ".join(parts) + f". Hint: {it.hints[0]}"
+
+
+def check(item_id: str, answer: Any, *, must_pass: bool = False) -> Feedback:
+    """Check ``answer`` to bank item ``item_id``: PASS, or TRY AGAIN with a hint (never the answer)."""
+    it = item(item_id)
+    return _run(
+        f"{it.id}",
+        answer,
+        lambda a: _grade(it, a),
+        function=False,
+        pass_message="right. `quiz.reveal(...)` shows the explanation.",
+        must_pass=must_pass,
+    )
+
+
+def hint(item_id: str, level: int = 1) -> str:
+    """Print (and return) hint ``level`` (1 or 2) of item ``item_id``."""
+    it = item(item_id)
+    level = check_int(level, "level", low=1, high=2)
+    print(f"Hint {level} for {it.id}: {it.hints[level - 1]}")
+    return it.hints[level - 1]
+
+
+def _answer_text(it: Item) -> str:
+    if it.kind == "number":
+        return f"{it.answer:g} (± {it.tolerance:g})"
+    if it.kind == "choice":
+        return it.answer
+    return "; ".join(it.answer)
+
+
+def reveal(item_id: str) -> str:
+    """Show the answer of item ``item_id`` with its explanation (a deliberate step); returns the text."""
+    it = item(item_id)
+    md = f"**{it.id}** answer: {_answer_text(it)}\n\n{it.explanation}"
+    _display(md)
+    return md
+
+
+class MockRound:
+    """A mock-interview round: ``items`` in order; ``answer(k, value)`` checks question k (1-based),
+    ``ask(k)`` shows it, ``score()`` returns ``(right, asked)`` and prints a summary."""
+
+    def __init__(self, items: list[Item], seed: int | None):
+        self.items = items
+        self.seed = seed
+        self.results: dict[int, bool] = {}
+
+    def _get(self, k: int) -> Item:
+        k = check_int(k, "k", low=1, high=len(self.items))
+        return self.items[k - 1]
+
+    def ask(self, k: int) -> None:
+        """Show question ``k`` of the round."""
+        _display(_markdown(self._get(k), f"Q{k} of {len(self.items)} ({self._get(k).id})"))
+
+    def answer(self, k: int, value: Any) -> Feedback:
+        """Check the answer to question ``k``; the first checked answer to each question is scored."""
+        it = self._get(k)
+        fb = _run(f"Q{k} ({it.id})", value, lambda a: _grade(it, a), function=False)
+        if fb.outcome != NOT_ATTEMPTED and k not in self.results:
+            self.results[k] = fb.outcome == PASS
+        return fb
+
+    def hint(self, k: int, level: int = 1) -> str:
+        return hint(self._get(k).id, level)
+
+    def score(self) -> tuple[int, int]:
+        """``(right at the first try, answered)``; printed with what to revisit."""
+        right = sum(self.results.values())
+        asked = len(self.results)
+        weak = sorted({self.items[k - 1].notebook for k, ok in self.results.items() if not ok})
+        tail = f"; revisit notebook(s) {', '.join(weak)}" if weak else ""
+        print(f"Mock interview: {right} of {asked} answered right at the first try ({len(self.items)} asked){tail}.")
+        return right, asked
+
+    def _ipython_display_(self) -> None:
+        from lessonlib.widgets import is_static
+
+        if is_static():
+            head = (
+                f"### Mock interview: {len(self.items)} questions (seed {self.seed})\n\n"
+                "Answer question k with `round_.answer(k, value)`; `round_.score()` totals the round."
+            )
+            _display("\n\n".join([head] + [_markdown(it, f"Q{k}") for k, it in enumerate(self.items, 1)]))
+            return
+        self._widget()
+
+    def _widget(self) -> None:  # pragma: no cover - needs a live kernel
+        import ipywidgets as w
+        from IPython.display import Markdown, display
+
+        state = {"k": 1}
+        out, feedback = w.Output(), w.Output()
+        box_in = w.Text(placeholder="your answer (option text, letter(s) or a number)")
+        submit, nxt = w.Button(description="Check"), w.Button(description="Next question")
+
+        def show():
+            out.clear_output()
+            feedback.clear_output()
+            box_in.value = ""
+            with out:
+                display(Markdown(_markdown(self.items[state["k"] - 1], f"Q{state['k']} of {len(self.items)}")))
+
+        def on_submit(_b):
+            it = self.items[state["k"] - 1]
+            value: Any = box_in.value
+            if it.kind == "number":
+                try:
+                    value = float(value)
+                except ValueError:
+                    pass
+            feedback.clear_output()
+            with feedback:
+                self.answer(state["k"], value)
+
+        def on_next(_b):
+            if state["k"] < len(self.items):
+                state["k"] += 1
+                show()
+            else:
+                feedback.clear_output()
+                with feedback:
+                    self.score()
+
+        submit.on_click(on_submit)
+        nxt.on_click(on_next)
+        show()
+        display(w.VBox([out, w.HBox([box_in, submit, nxt]), feedback]))
+
+
+def mock_interview(n: int = 10, seed: int | None = None, topics: Any = None) -> MockRound:
+    """Draw a mixed round of ``n`` questions from the whole bank (optionally only ``topics``).
+
+    The same ``seed`` draws the same round (a class can share one); ``seed=None`` draws a fresh one.
+    Displayed in a notebook it asks the questions one at a time (a static list when headless).
+    """
+    pool = bank(topics)
+    n = check_int(n, "n", low=1, high=len(pool))
+    if seed is None:
+        import secrets
+
+        seed = secrets.randbelow(2**31)
+    order = randperm(len(pool), generator=make_generator(seed))[:n].tolist()
+    return MockRound([pool[i] for i in order], seed)
