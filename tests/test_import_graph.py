@@ -1,0 +1,141 @@
+"""The import graph of lessonlib stays one-way: no cycles, leaves stay leaves (CONTRIBUTING.md's map).
+
+Edges are read from the source (``ast``), module-level and function-level imports alike, so a cycle
+hidden in a late import is caught too. The one exception is a module ``__getattr__`` that resolves
+names kept for old code (``training``'s aliases of ``experiments``): it is not a dependency of the
+module, only a forwarding address, and it is checked separately.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1] / "lessonlib"
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(ROOT.parent).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+MODULES = {_module_name(p): p for p in sorted(ROOT.rglob("*.py"))}
+
+
+def _resolve(node: ast.ImportFrom, here: str) -> str | None:
+    if node.level:  # relative import
+        base = here.split(".")
+        if not MODULES[here].name == "__init__.py":
+            base = base[:-1]
+        base = base[: len(base) - (node.level - 1)]
+        return ".".join(base + ([node.module] if node.module else []))
+    return node.module
+
+
+def _imports(name: str, *, skip_getattr: bool = True) -> set[str]:
+    tree = ast.parse(MODULES[name].read_text())
+    skipped: set[int] = set()
+    if skip_getattr:
+        for fn in ast.walk(tree):
+            if isinstance(fn, ast.FunctionDef) and fn.name == "__getattr__":
+                skipped |= {id(n) for n in ast.walk(fn)}
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        targets: list[str] = []
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            mod = _resolve(node, name)
+            if mod is None:
+                continue
+            targets = [mod]
+            targets += [f"{mod}.{a.name}" for a in node.names if f"{mod}.{a.name}" in MODULES]
+        for t in targets:
+            if t in MODULES and t != name:
+                out.add(t)
+    # "from lessonlib import data" is an edge to lessonlib.data; the package itself only when a
+    # name that is not a submodule comes from it
+    return out
+
+
+GRAPH = {name: _imports(name) for name in MODULES}
+
+
+def _cycle() -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(n: str) -> list[str] | None:
+        state[n] = 1
+        stack.append(n)
+        for m in sorted(GRAPH[n]):
+            if state.get(m) == 1:
+                return stack[stack.index(m) :] + [m]
+            if m not in state:
+                found = visit(m)
+                if found:
+                    return found
+        stack.pop()
+        state[n] = 2
+        return None
+
+    for n in sorted(GRAPH):
+        if n not in state:
+            found = visit(n)
+            if found:
+                return found
+    return None
+
+
+def test_no_import_cycles():
+    cycle = _cycle()
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_utils_is_the_root_and_leaves_stay_leaves():
+    assert GRAPH["lessonlib.utils"] == set()
+    assert GRAPH["lessonlib.data"] <= {"lessonlib.utils"}
+    assert GRAPH["lessonlib.models"] <= {"lessonlib.utils"}
+    assert GRAPH["lessonlib.metrics"] <= {"lessonlib.utils", "lessonlib.models"}
+    assert GRAPH["lessonlib.plotting"] <= {"lessonlib.utils", "lessonlib.metrics"}
+    assert GRAPH["lessonlib.widgets"] <= {"lessonlib.utils"}
+
+
+@pytest.mark.parametrize("technique", ["mixing", "tta", "geometric", "presets", "ecg", "tabular"])
+def test_technique_modules_do_not_import_the_training_side(technique):
+    name = f"lessonlib.{technique}"
+    if name not in MODULES:
+        pytest.skip(f"{name} not present")
+    training_side = {f"lessonlib.{m}" for m in ("training", "experiments", "augment", "metrics", "models")}
+    assert not (GRAPH[name] & training_side), f"{name} imports {sorted(GRAPH[name] & training_side)}"
+
+
+def test_review_is_imported_by_nothing_outside_it():
+    users = {n for n, deps in GRAPH.items() if any(d.startswith("lessonlib.review") for d in deps)}
+    assert {u for u in users if not u.startswith("lessonlib.review")} == set()
+
+
+def test_training_forwards_the_names_that_moved_to_experiments():
+    training = importlib.import_module("lessonlib.training")
+    experiments = importlib.import_module("lessonlib.experiments")
+    for name in training._FROM_EXPERIMENTS:
+        assert getattr(training, name) is getattr(experiments, name)
+    with pytest.raises(AttributeError, match="no_such_name"):
+        training.no_such_name  # noqa: B018
+    # the forwarding address is the only way training reaches experiments
+    assert "lessonlib.experiments" not in GRAPH["lessonlib.training"]
+
+
+def test_the_parser_sees_real_edges():
+    """Guard against a test that cannot fail: known edges are found."""
+    assert "lessonlib.training" in GRAPH["lessonlib.experiments"]
+    assert "lessonlib.mixing" in GRAPH["lessonlib.augment"]
+    assert "lessonlib.utils" in GRAPH["lessonlib.models"]
