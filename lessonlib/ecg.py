@@ -68,6 +68,7 @@ import torch
 from lessonlib.utils import (
     check_bool,
     check_generator,
+    check_int,
     check_number,
     check_one_of,
     check_positive,
@@ -844,8 +845,8 @@ def random_crop(x: torch.Tensor, length: int, *, generator: torch.Generator | No
         ValueError: if the record is shorter than ``length`` (no silent zero padding).
     """
     _check_signal(x)
-    if isinstance(length, bool) or not isinstance(length, int) or length < 1:
-        raise ValueError(f"length must be a positive int (samples), got {length!r}")
+    length = check_int(length, "length", low=1)
+    check_generator(generator)
     n = x.shape[-1]
     if length > n:
         raise ValueError(f"length={length} samples is longer than the record ({n} samples); pad or pick shorter")
@@ -1033,11 +1034,12 @@ def r_peaks(lead: torch.Tensor, fs: float, *, min_rr_s: float = 0.3) -> torch.Te
     if lead.ndim != 1:
         raise ValueError(f"lead must be one lead shaped [T], got shape {tuple(lead.shape)}")
     fs = _check_fs(fs)
-    if isinstance(min_rr_s, bool) or not isinstance(min_rr_s, (int, float)) or not 0 < min_rr_s < float("inf"):
-        raise ValueError(f"min_rr_s must be a positive number of seconds, got {min_rr_s!r}")
+    min_rr_s = check_positive(min_rr_s, "min_rr_s")
     sig = lead.detach().to("cpu", torch.float64)
     sig = (sig - sig.median()).numpy()
-    peaks, _ = find_peaks(sig, height=0.5 * float(sig.max()), distance=max(1, int(min_rr_s * fs)))
+    # a refractory distance longer than the record allows one peak: cap it (fs = 1e300 must not overflow)
+    distance = max(1, int(min(min_rr_s * fs, float(sig.shape[-1]))))
+    peaks, _ = find_peaks(sig, height=0.5 * float(sig.max()), distance=distance)
     return torch.from_numpy(peaks.astype("int64"))
 
 
@@ -1089,12 +1091,11 @@ def frontal_axis_deg(
     for need in ("I", "II", "aVF"):
         if need not in names:
             raise ValueError(f"lead_names must contain {need!r}, got {names}")
-    if not isinstance(qrs_half_width_s, (int, float)) or not 0 < qrs_half_width_s < float("inf"):
-        raise ValueError(f"qrs_half_width_s must be a positive number of seconds, got {qrs_half_width_s!r}")
+    qrs_half_width_s = check_positive(qrs_half_width_s, "qrs_half_width_s")
     peaks = r_peaks(x[names.index("II")], fs)
     if peaks.numel() < 1:
         raise ValueError("found no R peak in lead II; cannot locate the QRS complexes")
-    h = max(1, int(round(qrs_half_width_s * fs)))
+    h = max(1, int(round(min(qrs_half_width_s * fs, float(x.shape[-1])))))
     idx = (peaks.view(-1, 1) + torch.arange(-h, h + 1).view(1, -1)).clamp(0, x.shape[-1] - 1).to(x.device)
     net = []
     for name in ("I", "aVF"):
@@ -1146,7 +1147,10 @@ def band_power_fraction(x: torch.Tensor, fs: float, low_hz: float, high_hz: floa
     Returns:
         float64 tensor of shape ``x.shape[:-1]`` with values in [0, 1] (NaN for a constant lead).
     """
-    lo, hi = check_range((low_hz, high_hz), "(low_hz, high_hz)", low=0.0)
+    lo = check_number(low_hz, "low_hz", low=0.0, finite=False)
+    hi = check_number(high_hz, "high_hz", low=0.0, finite=False)
+    if lo > hi:
+        raise ValueError(f"low_hz must be <= high_hz, got low_hz={lo:g}, high_hz={hi:g}")
     f, p = power_spectrum(x, fs)
     inside = ((f >= lo) & (f <= hi)).to(p.device)
     return p[..., inside].sum(-1) / p.sum(-1)

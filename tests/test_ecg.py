@@ -492,3 +492,250 @@ def test_nb03_checkers_accept_the_physics_and_reject_the_usual_bugs():
     assert nb03.check_noise_features({"age (years)", "BMI (kg/m^2)", "serum cholesterol (mg/dL)"}).passed
     with pytest.raises(ExerciseFailed):
         nb03.check_noise_features({"sex (coded 1/2)"}, must_pass=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 16 (lead relations under the default), issue 17 (dtype, long records, edges), issue 18
+# (classes, oracle tests)
+# ---------------------------------------------------------------------------------------------
+
+GOLDBERGER = [ecg.STANDARD_LEADS.index(k) for k in ("aVR", "aVL", "aVF")]
+
+
+def _consistent_12_lead(dtype=torch.float64):
+    """The real record with III, aVR, aVL, aVF recomputed from I and II: the relations hold exactly."""
+    x = load_ecg_12lead().signal.to(dtype).clone()
+    i, ii = x[0].clone(), x[1].clone()
+    x[2], x[3], x[4], x[5] = ii - i, -(i + ii) / 2, i - ii / 2, ii - i / 2
+    return x
+
+
+@pytest.mark.parametrize("p", [0.5, 1.0])
+def test_default_augment_ecg_keeps_einthoven_and_goldberger_on_12_leads(p):
+    x = _consistent_12_lead().expand(8, -1, -1)
+    y = ecg.augment_ecg(x, 500.0, p=p, generator=make_generator(0))
+    assert not torch.equal(y, x)
+    assert ecg.einthoven_residual(y).abs().max() < 1e-12
+    assert y[:, GOLDBERGER].sum(1).abs().max() < 1e-12
+    # the measured leads get today's wander and mains: the same as leads="common" there, in the same
+    # draws (the noise differs in its scale only: the SNR counts the noise on the derived leads too)
+    auto, common = (
+        ecg.augment_ecg(x, 500.0, p=p, noise=False, leads=m, generator=make_generator(0)) for m in ("auto", "common")
+    )
+    measured = [0, 1, *range(6, 12)]
+    torch.testing.assert_close(auto[:, measured], common[:, measured], rtol=1e-12, atol=1e-12)
+    # on the float32 file (rounded to 1 µV) the residual is only scaled with the record, never grown
+    rec = load_ecg_12lead()
+    y32 = ecg.augment_ecg(rec.signal.expand(8, -1, -1), rec.fs, p=p, generator=make_generator(1))
+    before = ecg.einthoven_residual(rec.signal).abs().max()
+    assert ecg.einthoven_residual(y32).abs().max() <= 1.1 * before + 1e-5
+
+
+def test_default_augment_ecg_on_other_lead_sets_is_unchanged():
+    for shape in [(4, 1, 300), (4, 3, 300), (2, 8, 300), (300,)]:
+        x = _signal(shape)
+        auto = ecg.augment_ecg(x, 100.0, p=0.7, mains_hz=20.0, generator=make_generator(5))
+        common = ecg.augment_ecg(x, 100.0, p=0.7, mains_hz=20.0, leads="common", generator=make_generator(5))
+        assert torch.equal(auto, common)
+
+
+def test_derived_noise_and_sinusoids_keep_the_relations_and_the_snr():
+    x = _consistent_12_lead().expand(3, -1, -1)
+    for fn in (
+        lambda v, g: ecg.gaussian_noise(v, snr_db=10.0, leads="derived", generator=g),
+        lambda v, g: ecg.baseline_wander(v, 500.0, leads="derived", generator=g),
+        lambda v, g: ecg.powerline_interference(v, 500.0, leads="auto", generator=g),
+    ):
+        y = fn(x, make_generator(2))
+        assert ecg.einthoven_residual(y).abs().max() < 1e-12
+        assert y[:, GOLDBERGER].sum(1).abs().max() < 1e-12
+    y = ecg.gaussian_noise(x, snr_db=10.0, leads="derived", generator=make_generator(2))
+    assert (ecg.snr_db(x, y) - 10.0).abs().max() < 1e-6
+    with pytest.raises(ValueError, match="leads"):
+        ecg.augment_ecg(x[:, :3], 500.0, leads="derived")
+
+
+def test_float64_is_computed_in_float64():
+    x = _consistent_12_lead().expand(4, -1, -1)
+    y = ecg.augment_ecg(x, 500.0, p=1.0, leads="electrodes", generator=make_generator(0))
+    assert ecg.einthoven_residual(y).abs().max() < 1e-12  # float32 arithmetic left 3e-8 mV
+    assert y[:, GOLDBERGER].sum(1).abs().max() < 1e-12
+    assert (ecg.snr_db(x, ecg.gaussian_noise(x, snr_db=17.0, generator=make_generator(0))) - 17.0).abs().max() < 1e-9
+
+
+def test_mains_phase_is_exact_on_a_one_hour_record():
+    fs, n = 500.0, 3600 * 500  # 50 Hz at 500 Hz repeats every 10 samples, exactly
+    y = ecg.powerline_interference(torch.zeros(n), fs, amplitude_mv=1.0, generator=make_generator(0))
+    period = y[:10].repeat(n // 10)
+    assert (y - period).abs().max() < 1e-5  # a float32 time axis gave a 2.7% rms phase jitter
+    w = ecg.baseline_wander(torch.zeros(n), fs, amplitude_mv=1.0, freq_hz=0.25, generator=make_generator(0))
+    assert (w[:2000] - w[-2000:]).abs().max() < 1e-5  # 0.25 Hz: a whole number of cycles in one hour
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("name", sorted(SAME_SHAPE))
+def test_half_precision_is_computed_in_float32_and_returned_in_half(name, dtype):
+    x = _signal((2, 12, 500))
+    y = SAME_SHAPE[name](x.to(dtype), 500.0, make_generator(3))
+    ref = SAME_SHAPE[name](x.to(dtype).float(), 500.0, make_generator(3))
+    assert y.dtype == dtype and torch.isfinite(y).all()
+    torch.testing.assert_close(y, ref.to(dtype))
+
+
+def test_stretch_refuses_a_nan_in_the_stretched_away_tail():
+    x = _signal((2, 1, 200))
+    x[1, 0, -1] = float("nan")  # stretching by > 1 never reads the last sample
+    with pytest.raises(ValueError, match="NaN"):
+        ecg.augment_ecg(x, 100.0, p=1.0, stretch=True, stretch_factor=1.05, powerline=False)
+    with pytest.raises(ValueError, match="NaN"):
+        ecg.time_scale(x, factor=1.05)
+
+
+NAN = float("nan")
+BAD_PARAMS = [
+    ("baseline_wander", "amplitude_mv", (NAN, 0.3)),
+    ("baseline_wander", "amplitude_mv", ("a", 1)),
+    ("baseline_wander", "amplitude_mv", None),
+    ("baseline_wander", "freq_hz", (NAN, 0.3)),
+    ("baseline_wander", "freq_hz", float("inf")),
+    ("powerline_interference", "amplitude_mv", (0.1, NAN)),
+    ("powerline_interference", "mains_hz", NAN),
+    ("powerline_interference", "mains_hz", "50"),
+    ("gaussian_noise", "snr_db", (NAN, 20.0)),
+    ("gaussian_noise", "snr_db", None),
+    ("amplitude_scale", "scale", (NAN, 1.0)),
+    ("amplitude_scale", "scale", (1.0, float("inf"))),
+    ("time_scale", "factor", (NAN, 1.1)),
+    ("time_scale", "factor", "fast"),
+    ("augment_ecg", "scale_range", (NAN, 1.0)),
+    ("augment_ecg", "wander_amplitude_mv", (NAN, 0.3)),
+    ("augment_ecg", "wander_freq_hz", (0.1, NAN)),
+    ("augment_ecg", "mains_amplitude_mv", ("a", 1)),
+    ("augment_ecg", "stretch_factor", (NAN, 1.0)),
+    ("augment_ecg", "snr_db", (20.0, float("inf"))),
+    ("augment_ecg", "p", NAN),
+    ("augment_ecg", "leads", "both"),
+    ("random_crop", "length", 2.5),
+    ("random_crop", "length", True),
+]
+FN_WITH_FS = {"baseline_wander", "powerline_interference", "augment_ecg"}
+
+
+@pytest.mark.parametrize("fn,param,bad", BAD_PARAMS)
+def test_bad_parameters_raise_errors_naming_the_parameter(fn, param, bad):
+    x = _signal((2, 12, 100))
+    args = (x, 250.0) if fn in FN_WITH_FS else (x, 10) if fn == "random_crop" else (x,)
+    kwargs = {} if fn == "random_crop" else {param: bad}
+    if fn == "random_crop":
+        args = (x, bad)
+    with pytest.raises((TypeError, ValueError), match=param):
+        getattr(ecg, fn)(*args, **kwargs)
+
+
+@pytest.mark.parametrize("name", sorted(SAME_SHAPE))
+def test_generator_is_type_checked(name):
+    with pytest.raises(TypeError, match="generator"):
+        SAME_SHAPE[name](_signal((1, 100)), 500.0, 3)
+    with pytest.raises(TypeError, match="generator"):
+        ecg.random_crop(_signal((1, 100)), 10, generator=3)
+
+
+def test_measurement_edges():
+    rec = load_ecg_12lead()
+    lead = rec.signal[1]
+    peaks = ecg.r_peaks(lead, 1e300)  # a refractory period longer than the record: one peak, no overflow
+    assert peaks.numel() == 1 and int(peaks[0]) == int((lead - lead.median()).argmax())
+    for low, high in [(NAN, 1.0), (0.0, NAN), ("a", 1.0), (2.0, 1.0), (-1.0, 1.0)]:
+        with pytest.raises((TypeError, ValueError), match="low_hz|high_hz"):
+            ecg.band_power_fraction(lead, rec.fs, low, high)
+    for bad in (NAN, 0.0, "0.3", True):
+        with pytest.raises((TypeError, ValueError), match="min_rr_s"):
+            ecg.r_peaks(lead, rec.fs, min_rr_s=bad)
+        with pytest.raises((TypeError, ValueError), match="qrs_half_width_s"):
+            ecg.frontal_axis_deg(rec.signal, rec.fs, qrs_half_width_s=bad)
+
+
+@settings(max_examples=30, deadline=None)
+@given(shape=shapes, fs=st.sampled_from([100.0, 250.0, 1000.0]), seed=st.integers(0, 1000))
+def test_power_spectrum_equals_scipy_periodogram(shape, fs, seed):
+    from scipy.signal import periodogram
+
+    x = _signal(shape, seed=seed, dtype=torch.float64)
+    f, p = ecg.power_spectrum(x, fs)
+    f_ref, p_ref = periodogram(x.numpy(), fs=fs, detrend="constant", scaling="spectrum", axis=-1)
+    torch.testing.assert_close(f, torch.from_numpy(f_ref))
+    torch.testing.assert_close(p, torch.from_numpy(p_ref), rtol=1e-9, atol=1e-15)
+
+
+class _Offset(ecg.Additive):
+    """A test artefact: a constant per-record offset, to show that a new artefact is one class."""
+
+    def __init__(self, mv: float, *, p: float = 1.0) -> None:
+        super().__init__(p=p)
+        self.mv = mv
+
+    def make_params(self, ctx):
+        return {"offset": self.fire(ctx) * self.mv}
+
+    def add_to(self, out, params, ctx, power):
+        out.add_(params["offset"])
+
+
+def test_compose_is_one_pass_of_the_parts_and_takes_a_new_artefact():
+    x = _signal((3, 12, 400), dtype=torch.float64)
+    parts = [
+        ecg.TimeScale(0.9),
+        ecg.AmplitudeScale((0.8, 1.2)),
+        ecg.BaselineWander(leads="independent"),
+        ecg.PowerlineInterference(60.0),
+    ]
+    fused = ecg.ECGCompose(parts)(x, 500.0, generator=make_generator(4))
+    g = make_generator(4)  # the composition draws in list order, as these calls do one after another
+    seq = ecg.time_scale(x, factor=0.9, generator=g)
+    seq = ecg.amplitude_scale(seq, scale=(0.8, 1.2), generator=g)
+    seq = ecg.baseline_wander(seq, 500.0, leads="independent", generator=g)
+    seq = ecg.powerline_interference(seq, 500.0, mains_hz=60.0, generator=g)
+    torch.testing.assert_close(fused, seq, rtol=1e-12, atol=1e-12)
+    # a new artefact drops in beside the others, fires with its p and is neutral elsewhere
+    y = ecg.ECGCompose([ecg.AmplitudeScale(2.0), _Offset(1.5, p=0.5)])(x, generator=make_generator(0))
+    shift = (y - 2 * x)[:, :, 0]
+    assert set(shift.round(decimals=9).flatten().tolist()) <= {0.0, 1.5}
+    with pytest.raises(TypeError, match="transforms"):
+        ecg.ECGCompose([lambda v: v])
+    with pytest.raises(TypeError, match="fs"):
+        ecg.ECGCompose([ecg.BaselineWander()])(x)
+    assert "BaselineWander" in repr(ecg.ECGCompose(parts))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    name=st.sampled_from(["scale_range", "wander_amplitude_mv", "wander_freq_hz", "mains_amplitude_mv", "snr_db"]),
+    bad=st.one_of(
+        st.sampled_from([NAN, float("inf"), -float("inf")]).map(lambda v: (v, 1.0)),
+        st.sampled_from([NAN, float("inf")]).map(lambda v: (0.1, v)),
+        st.sampled_from([None, "x", [1.0], (1.0, 2.0, 3.0), {1.0: 2.0}]),
+        st.tuples(st.floats(0.2, 0.4), st.floats(0.01, 0.1)),  # min > max
+    ),
+)
+def test_fuzz_augment_ecg_ranges_fail_naming_the_parameter(name, bad):
+    with pytest.raises((TypeError, ValueError), match=name):
+        ecg.augment_ecg(_signal((2, 1, 100)), 250.0, **{name: bad})
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    shape=st.tuples(st.integers(1, 3), st.sampled_from([1, 2, 12]), st.integers(2, 200)),
+    p=st.floats(0, 1),
+    seed=st.integers(0, 2**31),
+    leads=st.sampled_from(["auto", "common", "independent"]),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+)
+def test_fuzz_augment_ecg_contract(shape, p, seed, leads, dtype):
+    x = _signal(shape, seed=seed % 997, dtype=dtype)
+    before = x.clone()
+    a = ecg.augment_ecg(x, 250.0, p=p, leads=leads, stretch=True, generator=make_generator(seed))
+    b = ecg.augment_ecg(x, 250.0, p=p, leads=leads, stretch=True, generator=make_generator(seed))
+    assert torch.equal(a, b) and torch.equal(x, before)
+    assert a.shape == x.shape and a.dtype == dtype and torch.isfinite(a).all()
+    if p == 0:
+        assert torch.equal(a, x)
