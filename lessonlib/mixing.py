@@ -11,13 +11,27 @@
 Conventions, stated because the references differ:
 
 * Pairing is explicit: ``result.index[i]`` is the partner of sample ``i``. By default it is a random
-  permutation drawn from ``generator``. torchvision v2 pairs ``i`` with ``i − 1``
-  (``index = (arange(B) − 1) % B``); timm pairs ``i`` with ``B − 1 − i`` (``index = arange(B).flip(0)``).
+  cycle through the batch: a random permutation ``p`` from ``generator``, and sample ``p[j]`` is paired
+  with ``p[j + 1]`` (the permutation rolled by one), so for ``B > 1`` no sample is ever mixed with
+  itself (a plain random permutation has one fixed point per batch on average) and every sample is a
+  partner exactly once. A batch of one can only pair with itself (the result equals the input).
+  torchvision v2 pairs ``i`` with ``i − 1`` (``index = (arange(B) − 1) % B``); timm pairs ``i`` with
+  ``B − 1 − i`` (``index = arange(B).flip(0)``, which pairs the middle sample of an odd batch with itself).
   Pass ``index`` to reproduce either exactly.
 * λ ~ Beta(α, α) from ``generator`` only (``lessonlib.utils.sample_beta``); passing ``lam`` fixes it.
   ``per_sample=True`` draws one λ per sample (a ``[B]`` tensor) — torchvision offers one per batch only.
-* The CutMix box side is ``int(side·sqrt(1 − λ))`` centred on a uniform pixel (timm's ``rand_bbox``),
-  then clipped to the image; λ is then *recomputed* from the clipped area, so label and pixels agree.
+* The CutMix box, for a proposed λ and image side ``S`` (H or W): ``cut = int(S·sqrt(1 − λ))``
+  computed in float64, a centre ``c`` uniform over the pixels ``0..S−1``, and the half-open span
+  ``[c − cut // 2, c + (cut + 1) // 2)`` clipped to ``[0, S]``; unclipped it is exactly ``cut`` pixels
+  wide. This is timm's ``rand_bbox`` with ``margin=0`` as of timm 1.0 (tested equal; timm before 0.9
+  ended the span at ``c + cut // 2``, one pixel short for odd ``cut``). torchvision's ``CutMix``
+  spans ``[c − h, c + h)`` with ``h = int(0.5·S·sqrt(1 − λ))``, i.e. ``2h`` wide, which is one pixel
+  less than ours when ``cut`` is odd. λ is then *recomputed* from the clipped area, so label and
+  pixels agree.
+* Inputs are images, signals or table rows: ``tv_tensors.Mask``, ``BoundingBoxes`` and ``KeyPoints``
+  are refused with a ``ValueError`` (as torchvision does), because blending label maps or averaging
+  coordinates is meaningless; the message says what to do instead. The output keeps the input's
+  tensor subclass (a ``tv_tensors.Image`` stays one).
 * Nothing is modified in place; results stay on ``x``'s device and dtype. ``mixup`` needs floating
   inputs (interpolating uint8 pixels would round; convert with ``torchvision.transforms.v2.ToDtype``
   first). ``cutmix`` only copies pixels, so it accepts integer images unchanged.
@@ -31,8 +45,19 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from torchvision import tv_tensors
 
-from lessonlib.utils import check_positive, check_tensor, randint, randperm, sample_beta
+from lessonlib.utils import (
+    check_bool,
+    check_generator,
+    check_int,
+    check_number,
+    check_positive,
+    check_tensor,
+    randint,
+    randperm,
+    sample_beta,
+)
 
 __all__ = [
     "MixResult",
@@ -77,12 +102,20 @@ class MixResult:
 
 
 def torchvision_index(batch_size: int, device: torch.device | str | None = None) -> torch.Tensor:
-    """torchvision v2's pairing ``i ↔ i − 1`` (``x.roll(1, 0)``) as an explicit ``[B]`` index."""
+    """torchvision v2's pairing ``i ↔ i − 1`` (``x.roll(1, 0)``) as an explicit ``[B]`` int64 index.
+
+    ``batch_size`` is an integer >= 1 (``TypeError``/``ValueError`` naming it otherwise).
+    """
+    batch_size = check_int(batch_size, "batch_size", low=1)
     return (torch.arange(batch_size, device=device) - 1) % batch_size
 
 
 def timm_index(batch_size: int, device: torch.device | str | None = None) -> torch.Tensor:
-    """timm's pairing ``i ↔ B − 1 − i`` (``x.flip(0)``) as an explicit ``[B]`` index."""
+    """timm's pairing ``i ↔ B − 1 − i`` (``x.flip(0)``) as an explicit ``[B]`` int64 index.
+
+    ``batch_size`` is an integer >= 1 (``TypeError``/``ValueError`` naming it otherwise).
+    """
+    batch_size = check_int(batch_size, "batch_size", low=1)
     return torch.arange(batch_size - 1, -1, -1, device=device)
 
 
@@ -93,6 +126,32 @@ def timm_index(batch_size: int, device: torch.device | str | None = None) -> tor
 
 def _lam_dtype(x: torch.Tensor) -> torch.dtype:
     return torch.float64 if x.dtype == torch.float64 else torch.float32
+
+
+_GEOMETRY = (tv_tensors.Mask, tv_tensors.BoundingBoxes, tv_tensors.KeyPoints)
+
+
+def _refuse_geometry(x: object, fn: str) -> None:
+    """torchvision refuses masks, boxes and key points in MixUp/CutMix; so do we, saying what to do."""
+    if isinstance(x, tv_tensors.Mask):
+        raise ValueError(
+            f"{fn}: x is a tv_tensors.Mask; a label map cannot be blended. Mix the images, then build the "
+            "mask from result.box and result.index (cutmix) or keep soft targets per pixel yourself"
+        )
+    if isinstance(x, (tv_tensors.BoundingBoxes, tv_tensors.KeyPoints)):
+        raise ValueError(
+            f"{fn}: x is a tv_tensors.{type(x).__name__}; coordinates cannot be averaged or pasted. Pass "
+            "the image batch as x and map the boxes/points with result.box and result.index yourself"
+        )
+
+
+def _like(out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``out`` as the same tensor subclass as ``x`` (a ``tv_tensors.Image`` stays an ``Image``)."""
+    if isinstance(x, tv_tensors.TVTensor):
+        return tv_tensors.wrap(out, like=x)
+    if type(x) is torch.Tensor or isinstance(x, torch.nn.Parameter):
+        return out
+    return out.as_subclass(type(x))
 
 
 def _check_y(y: object, batch: int) -> torch.Tensor:
@@ -141,8 +200,7 @@ def _draw_or_check_lam(
             if not bool(torch.isfinite(lt).all()) or bool((lt < 0).any()) or bool((lt > 1).any()):
                 raise ValueError(f"lam values must lie in [0, 1], got min {float(lt.min())}, max {float(lt.max())}")
             return lt
-    if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not 0.0 <= float(lam) <= 1.0:
-        raise ValueError(f"lam must be a number in [0, 1] (or a [B] tensor with per_sample=True), got {lam!r}")
+    lam = check_number(lam, "lam", low=0.0, high=1.0)  # any real scalar: numpy scalars, 0-d arrays too
     if per_sample:
         return torch.full((batch,), float(lam), device=x.device, dtype=dt)
     return float(lam)
@@ -150,18 +208,18 @@ def _draw_or_check_lam(
 
 def _common(x, y, alpha, index, per_sample, generator):
     check_positive(alpha, "alpha")
-    if not isinstance(per_sample, bool):
-        raise TypeError(f"per_sample must be True or False, got {per_sample!r}")
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+    check_bool(per_sample, "per_sample")
+    check_generator(generator)
     if x.shape[0] == 0:
         raise ValueError("x is an empty batch; expected at least one sample")
     _check_y(y, x.shape[0])
 
 
 def _draw_index(index, batch, dev, generator) -> torch.Tensor:
+    """The given pairing, or a random cycle: ``p[j]`` is paired with ``p[j + 1]`` (never itself for B > 1)."""
     if index is None:
-        return randperm(batch, generator=generator, device=dev)
+        p = randperm(batch, generator=generator, device=dev)
+        return torch.empty_like(p).index_copy_(0, p, p.roll(-1))
     return _check_index(index, batch, dev)
 
 
@@ -188,22 +246,28 @@ def mixup(
         alpha: Beta(α, α) concentration, > 0. Small α (0.2) keeps most λ near 0 or 1; α = 1 is uniform.
         lam: fix λ: a float in [0, 1], or with ``per_sample=True`` a ``[B]`` tensor (a float is broadcast).
         index: fix the pairing: ``[B]`` int64 with values in ``[0, B)`` (``torchvision_index(B)`` or
-            ``timm_index(B)`` reproduce the references). Default: a random permutation.
+            ``timm_index(B)`` reproduce the references). Default: a random cycle through the batch, so
+            no sample is paired with itself when B > 1 (module docstring).
         per_sample: one λ per sample (``[B]`` tensor) instead of one per batch.
-        generator: the only source of randomness (λ first, then the permutation).
+        generator: the only source of randomness (λ first, then the pairing).
 
     Returns:
-        ``MixResult`` with ``inputs`` ``[B, ...]`` in ``x``'s dtype/device, ``targets_a = y``,
-        ``targets_b = y[index]``, ``lam``, ``index`` and ``box=None``. A batch of one stays a batch.
+        ``MixResult`` with ``inputs`` ``[B, ...]`` in ``x``'s dtype, device and tensor subclass,
+        ``targets_a = y``, ``targets_b = y[index]``, ``lam``, ``index`` and ``box=None``. A batch of one
+        stays a batch.
 
     Raises:
-        TypeError: integer ``x`` (convert to float first), wrong ``y``/``index`` dtypes.
-        ValueError: α ≤ 0, λ outside [0, 1], mismatched batch sizes, index out of range.
+        TypeError: integer ``x`` (convert to float first), wrong ``y``/``index`` dtypes, a ``lam`` that
+            is not a real scalar, a ``generator`` that is not a ``torch.Generator``.
+        ValueError: α ≤ 0, λ outside [0, 1], mismatched batch sizes, index out of range, ``x`` a
+            ``tv_tensors.Mask``/``BoundingBoxes``/``KeyPoints``.
     """
+    _refuse_geometry(x, "mixup")
     check_tensor(x, "x", floating=True)
     if x.ndim < 1:
         raise ValueError("x must be a batch [B, ...], got a 0-d tensor")
     _common(x, y, alpha, index, per_sample, generator)
+    x_in, x = x, x.as_subclass(torch.Tensor)
     batch = x.shape[0]
     lam_v = _draw_or_check_lam(lam, alpha, batch, per_sample, generator, x)
     idx = _draw_index(index, batch, x.device, generator)
@@ -214,7 +278,7 @@ def mixup(
         inputs = partner.lerp_(x, lam_v.to(x.dtype).reshape((batch,) + (1,) * (x.ndim - 1)))
     else:
         inputs = partner.lerp_(x, lam_v)
-    return MixResult(inputs, y, y.index_select(0, idx.to(y.device)), lam_v, idx, None)
+    return MixResult(_like(inputs, x_in), y, y.index_select(0, idx.to(y.device)), lam_v, idx, None)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -295,20 +359,26 @@ def cutmix(
             ``0 <= y1 <= y2 <= H`` (half-open), or a ``[B, 4]`` integer tensor with ``per_sample=True``
             (a single box with ``per_sample=True`` is used for every sample).
             Give ``lam`` or ``box``, not both.
-        index: fix the pairing, ``[B]`` int64 in ``[0, B)``; default a random permutation.
+        index: fix the pairing, ``[B]`` int64 in ``[0, B)``; default a random cycle through the batch
+            (no sample paired with itself when B > 1).
         per_sample: one box (and λ) per sample, applied with a mask — no loop over samples.
-        generator: the only source of randomness (λ, then the permutation, then box centres).
+        generator: the only source of randomness (λ, then the pairing, then box centres).
 
     Returns:
-        ``MixResult`` whose ``lam`` is exactly ``1 − (x2 − x1)(y2 − y1) / (H·W)`` of the clipped box
-        (a float, or a ``[B]`` tensor with ``per_sample=True``) and whose ``box`` is the clipped box.
+        ``MixResult`` whose ``inputs`` keep ``x``'s dtype, device and tensor subclass, whose ``lam`` is
+        exactly ``1 − (x2 − x1)(y2 − y1) / (H·W)`` of the clipped box (a float, or a ``[B]`` tensor with
+        ``per_sample=True``; the same box and λ either way for the same proposed λ and centre) and
+        whose ``box`` is the clipped box.
 
     Raises:
+        TypeError: a ``lam`` that is not a real scalar, a ``generator`` that is not a generator.
         ValueError: non-4-D ``x``, α ≤ 0, λ outside [0, 1], ``lam`` and ``box`` both given, a box outside
-            the image, mismatched batch sizes.
+            the image, mismatched batch sizes, ``x`` a ``tv_tensors.Mask``/``BoundingBoxes``/``KeyPoints``.
     """
+    _refuse_geometry(x, "cutmix")
     check_tensor(x, "x", ndim=4)
     _common(x, y, alpha, index, per_sample, generator)
+    x_in, x = x, x.as_subclass(torch.Tensor)
     if lam is not None and box is not None:
         raise ValueError("give lam or box, not both: with a box, λ is the kept area 1 − box area / (H·W)")
     batch, _, h, w = x.shape
@@ -324,7 +394,8 @@ def cutmix(
         if box is None:
             cx = randint(0, w, (1,), generator=generator)
             cy = randint(0, h, (1,), generator=generator)
-            box_v = tuple(int(v) for v in _box_from_lam(torch.tensor([lam_p]), cx, cy, h, w)[0])
+            lam_t = torch.tensor([lam_p], dtype=torch.float64)  # float64: float32 can shrink the box a pixel
+            box_v = tuple(int(v) for v in _box_from_lam(lam_t, cx, cy, h, w)[0])
         else:
             box_v = _check_box(box, h, w)
         x1, y1, x2, y2 = box_v
@@ -332,7 +403,7 @@ def cutmix(
         inputs = x.clone()
         if x2 > x1 and y2 > y1:
             inputs[:, :, y1:y2, x1:x2] = x[:, :, y1:y2, x1:x2].index_select(0, idx)
-        return MixResult(inputs, y, y.index_select(0, idx.to(y.device)), lam_out, idx, box_v)
+        return MixResult(_like(inputs, x_in), y, y.index_select(0, idx.to(y.device)), lam_out, idx, box_v)
 
     if box is None:
         cx = randint(0, w, (batch,), generator=generator, device=dev)
@@ -352,7 +423,7 @@ def cutmix(
     inputs = torch.where(mask, partner, x, out=partner)
     area = ((x2 - x1) * (y2 - y1)).squeeze(1).to(torch.float64)
     lam_out = (1.0 - area / (h * w)).to(dt)
-    return MixResult(inputs, y, y.index_select(0, idx.to(y.device)), lam_out, idx, boxes)
+    return MixResult(_like(inputs, x_in), y, y.index_select(0, idx.to(y.device)), lam_out, idx, boxes)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -395,33 +466,25 @@ def soft_targets(
         multi_label: treat ``[B, K]`` targets as independent labels (BCE) rather than a distribution.
 
     Returns:
-        float32 (float64 when the inputs or soft targets are float64) ``[B, K]`` on the device of
-        ``result.inputs``; for single-label targets every row sums to 1.
+        ``[B, K]`` on the device of ``result.inputs``, float64 when the inputs or the soft targets are
+        float64 and float32 otherwise — the same rule per batch and per sample; for single-label
+        targets every row sums to 1.
     """
     if not isinstance(result, MixResult):
         raise TypeError(f"result must be a MixResult from mixup/cutmix, got {type(result).__name__}")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
-    if (
-        isinstance(label_smoothing, bool)
-        or not isinstance(label_smoothing, (int, float))
-        or not 0.0 <= float(label_smoothing) <= 1.0
-    ):
-        raise ValueError(f"label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
-    s = float(label_smoothing)
+    num_classes = check_int(num_classes, "num_classes", low=1)
+    s = check_number(label_smoothing, "label_smoothing", low=0.0, high=1.0)
+    multi_label = check_bool(multi_label, "multi_label")
     if multi_label and result.targets_a.ndim != 2:
         raise ValueError("multi_label=True needs [B, K] targets (one 0/1 column per label)")
     dev = result.inputs.device
     lam = result.lam
-    if isinstance(lam, torch.Tensor):
-        dtype = lam.dtype
-    else:
-        wide = result.inputs.dtype == torch.float64 or result.targets_a.dtype == torch.float64
-        dtype = torch.float64 if wide else torch.float32
+    wide = result.inputs.dtype == torch.float64 or result.targets_a.dtype == torch.float64
+    dtype = torch.float64 if wide else torch.float32
     ta = _dense(result.targets_a, num_classes, s, multi_label, dtype, dev)
     tb = _dense(result.targets_b, num_classes, s, multi_label, dtype, dev)
     if isinstance(lam, torch.Tensor):
-        w = lam[:, None]
+        w = lam.to(device=dev, dtype=dtype)[:, None]
         return ta * w + tb * (1.0 - w)
     return ta * lam + tb * (1.0 - lam)
 
@@ -474,7 +537,8 @@ def box_coverage(mask: torch.Tensor, boxes: Box | torch.Tensor) -> torch.Tensor:
     Uses a summed-area table, so thousands of boxes cost one cumulative sum and four look-ups each.
 
     Args:
-        mask: ``[H, W]`` (bool or 0/1) region of interest, e.g. a lesion; must contain at least one pixel.
+        mask: ``[H, W]`` region of interest, e.g. a lesion: bool, 0/1, or finite non-negative weights
+            (a soft mask); must have a positive total.
         boxes: one ``(x1, y1, x2, y2)`` box or an ``[N, 4]`` integer tensor of boxes, half-open pixel
             coordinates inside the ``H x W`` image (as in ``MixResult.box``).
 
@@ -482,9 +546,13 @@ def box_coverage(mask: torch.Tensor, boxes: Box | torch.Tensor) -> torch.Tensor:
         float64 ``[N]`` (``[1]`` for a single box) on ``mask``'s device, each in [0, 1]: the share of the
         mask inside the box. For CutMix image ``i``, ``1 − coverage`` of *its own* lesion stays visible.
     """
-    check_tensor(mask, "mask", ndim=2)
+    check_tensor(mask, "mask", ndim=2, finite=True)
+    if mask.is_complex():
+        raise TypeError(f"mask must be bool or real-valued, got dtype {mask.dtype}")
     h, w = mask.shape
     m = mask.to(torch.float64)
+    if bool((m < 0).any()):
+        raise ValueError("mask has negative values; expected bool, 0/1 or non-negative weights")
     total = float(m.sum())
     if total <= 0:
         raise ValueError("mask is empty; expected at least one non-zero pixel")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import timm.data.mixup as timm_mixup
 import torch
@@ -11,6 +12,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
+from torchvision import tv_tensors
 from torchvision.transforms import v2
 
 from lessonlib.mixing import (
@@ -561,3 +563,259 @@ def test_exercise_checkers_nb05():
     assert not nb05.check_clipped_lambda(0.75)  # the uncorrected λ
     assert nb05.check_clipped_lambda(1 - 144 / 1024)
     assert not nb05.check_lesion_visible(lambda m, b, i: m.flatten(1).any(1))  # ignores the box
+
+
+# ----------------------------------------------------------------------------------------------
+# Issue 17: peers' behaviour and clear errors at the edges (each test fails on the old code)
+# ----------------------------------------------------------------------------------------------
+
+
+def _timm_box(lam: float, h: int, w: int, cx: int, cy: int, monkeypatch) -> list[int]:
+    """timm's rand_bbox for a given centre, as (x1, y1, x2, y2)."""
+    centres = iter([cy, cx])
+    monkeypatch.setattr(timm_mixup.np.random, "randint", lambda low, high, size=None: next(centres))
+    yl, yh, xl, xh = timm_mixup.rand_bbox((1, h, w), lam)
+    return [int(xl), int(yl), int(xh), int(yh)]
+
+
+def test_per_batch_cutmix_sizes_the_box_in_float64_like_timm_and_per_sample(monkeypatch):
+    """Item 1: λ = 0.36 on 100 x 100 gives an 80-pixel box (float32 λ gave 79); λ = 0.99 on 10 x 10 cuts 1 x 1."""
+    from lessonlib.mixing import _box_from_lam
+
+    for seed in range(20):
+        x = torch.zeros(1, 1, 100, 100)
+        r = cutmix(x, torch.arange(1), lam=0.36, generator=make_generator(seed))
+        rs = cutmix(x, torch.arange(1), lam=0.36, per_sample=True, generator=make_generator(seed))
+        assert list(r.box) == rs.box[0].tolist()  # per batch == per sample for the same draws
+        x1, y1, x2, y2 = r.box
+        cx, cy = x1 + 40, y1 + 40
+        if 0 < x1 and x2 < 100 and 0 < y1 and y2 < 100:  # unclipped
+            assert (x2 - x1, y2 - y1) == (80, 80)
+            assert list(r.box) == _timm_box(0.36, 100, 100, cx, cy, monkeypatch)
+        small = cutmix(torch.zeros(1, 1, 10, 10), torch.arange(1), lam=0.99, generator=make_generator(seed))
+        sx1, sy1, sx2, sy2 = small.box
+        assert (sx2 - sx1) * (sy2 - sy1) == 1 and small.lam == pytest.approx(0.99, abs=1e-12)
+    for lam in (0.36, 0.19, 0.51, 0.99, 0.0):
+        box = _box_from_lam(torch.tensor([lam], dtype=torch.float64), torch.tensor([50]), torch.tensor([50]), 100, 100)
+        assert box[0].tolist() == _timm_box(lam, 100, 100, 50, 50, monkeypatch)
+
+
+@pytest.mark.parametrize("fn", [mixup, cutmix])
+@pytest.mark.parametrize("per_sample", [False, True])
+def test_default_pairing_never_pairs_a_sample_with_itself(fn, per_sample):
+    """Item 4: torchvision (roll) and timm (flip, for even B) never self-mix; a plain permutation did."""
+    fixed_points_seen = 0
+    for b in range(2, 10):
+        for seed in range(30):
+            x, y = _batch(b=b, h=6, w=6, seed=seed)
+            r = fn(x, y, per_sample=per_sample, generator=make_generator(seed))
+            assert sorted(r.index.tolist()) == list(range(b))  # every sample is a partner exactly once
+            fixed_points_seen += int((r.index == torch.arange(b)).sum())
+    assert fixed_points_seen == 0
+    x, y = _batch(b=1)
+    assert fn(x, y, generator=make_generator(0)).index.tolist() == [0]  # a batch of one has no other partner
+
+
+def test_default_pairing_reaches_every_partner():
+    """The cycle is random: over seeds, sample 0 meets every other sample of the batch."""
+    x, y = _batch(b=5)
+    partners = {int(mixup(x, y, generator=make_generator(s)).index[0]) for s in range(60)}
+    assert partners == {1, 2, 3, 4}
+
+
+@pytest.mark.parametrize("fn", [mixup, cutmix])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: tv_tensors.Mask(torch.zeros(4, 1, 8, 8)),
+        lambda: tv_tensors.BoundingBoxes(torch.rand(4, 4) * 4, format="XYXY", canvas_size=(8, 8)),
+        lambda: tv_tensors.KeyPoints(torch.rand(4, 2) * 4, canvas_size=(8, 8)),
+    ],
+)
+def test_masks_boxes_and_points_are_refused_like_torchvision(fn, make):
+    """Item 5: blending label maps or averaging coordinates used to pass silently."""
+    x = make()
+    with pytest.raises(ValueError, match=r"tv_tensors\.\w+; .*(result\.box|yourself)"):
+        fn(x, torch.arange(4), generator=make_generator(0))
+    # torchvision refuses the same inputs
+    with pytest.raises(ValueError):
+        (v2.MixUp if fn is mixup else v2.CutMix)(num_classes=4)(torch.rand(4, 3, 8, 8), make(), torch.arange(4))
+
+
+@pytest.mark.parametrize("fn", [mixup, cutmix])
+@pytest.mark.parametrize("per_sample", [False, True])
+def test_output_keeps_the_input_tensor_subclass(fn, per_sample):
+    """Item 6: Image in, Image out (per-sample CutMix and Mixup returned a plain Tensor)."""
+    x, y = _batch()
+    r = fn(tv_tensors.Image(x), y, per_sample=per_sample, generator=make_generator(0))
+    assert type(r.inputs) is tv_tensors.Image
+    plain = fn(x, y, per_sample=per_sample, generator=make_generator(0))
+    assert type(plain.inputs) is torch.Tensor and torch.equal(plain.inputs, r.inputs.as_subclass(torch.Tensor))
+    # torchvision keeps it too
+    out, _ = (v2.MixUp if fn is mixup else v2.CutMix)(num_classes=K)(tv_tensors.Image(x), y)
+    assert type(out) is tv_tensors.Image
+
+
+@pytest.mark.parametrize(
+    "lam",
+    [np.float32(0.3), np.float16(0.25), np.float64(0.3), np.array(0.3), np.array(0.3, dtype=np.float32), 1, np.int64(0)]
+    + [torch.tensor(0.3), torch.tensor(0.3, dtype=torch.float16)],
+)
+@pytest.mark.parametrize("fn", [mixup, cutmix])
+def test_every_real_scalar_lam_is_accepted(lam, fn):
+    """Item 7: np.float32 and 0-d arrays were refused."""
+    x, y = _batch()
+    value = float(lam.item() if hasattr(lam, "item") else lam)
+    got = fn(x, y, lam=lam, generator=make_generator(2))
+    want = fn(x, y, lam=value, generator=make_generator(2))
+    assert torch.equal(got.inputs, want.inputs) and got.lam == want.lam
+
+
+@pytest.mark.parametrize("fn", [mixup, cutmix])
+@pytest.mark.parametrize(
+    "lam,exc", [(True, TypeError), ("0.5", TypeError), (None, None), (float("nan"), ValueError), (1.01, ValueError)]
+)
+def test_bad_scalar_lam_names_the_parameter(fn, lam, exc):
+    x, y = _batch()
+    if exc is None:
+        fn(x, y, lam=lam, generator=make_generator(0))  # None = draw it
+        return
+    with pytest.raises(exc, match="lam"):
+        fn(x, y, lam=lam)
+
+
+def test_index_helpers_refuse_non_integers_and_negative_sizes():
+    """Item 13: timm_index(2.5) returned a float tensor; torchvision_index(-1) a torch error."""
+    for helper in (timm_index, torchvision_index):
+        with pytest.raises(TypeError, match="batch_size"):
+            helper(2.5)
+        with pytest.raises(TypeError, match="batch_size"):
+            helper(True)
+        with pytest.raises(ValueError, match="batch_size"):
+            helper(-1)
+        with pytest.raises(ValueError, match="batch_size"):
+            helper(0)
+        assert helper(np.int64(4)).dtype == torch.int64
+
+
+@pytest.mark.parametrize(
+    "x_dtype,t_dtype,want",
+    [
+        (torch.float32, None, torch.float32),
+        (torch.float64, None, torch.float64),
+        (torch.float32, torch.float64, torch.float64),
+    ]
+    + [(torch.float64, torch.float32, torch.float64), (torch.float16, None, torch.float32)],
+)
+def test_soft_targets_dtype_is_the_same_per_batch_and_per_sample(x_dtype, t_dtype, want):
+    """Item 13: float64 soft targets gave float64 per batch but float32 per sample."""
+    x = torch.rand(5, 3, dtype=x_dtype)
+    y = torch.arange(5) % K if t_dtype is None else torch.softmax(torch.randn(5, K), 1).to(t_dtype)
+    for ps in (False, True):
+        t = soft_targets(mixup(x, y, lam=0.3, per_sample=ps, index=timm_index(5)), K)
+        assert t.dtype == want
+    a = soft_targets(mixup(x, y, lam=0.3, index=timm_index(5)), K)
+    b = soft_targets(mixup(x, y, lam=0.3, per_sample=True, index=timm_index(5)), K)
+    torch.testing.assert_close(a, b)
+
+
+def test_soft_targets_refuse_bad_scalars_naming_them():
+    r = mixup(*_batch(), generator=make_generator(0))
+    with pytest.raises(TypeError, match="num_classes"):
+        soft_targets(r, 7.0)
+    with pytest.raises(ValueError, match="label_smoothing"):
+        soft_targets(r, K, label_smoothing=float("nan"))
+    with pytest.raises(TypeError, match="multi_label"):
+        soft_targets(r, K, multi_label=1)
+
+
+def test_box_coverage_refuses_nan_and_negative_masks():
+    """Item 13: a NaN mask returned NaN."""
+    m = torch.zeros(6, 6)
+    m[1:3, 1:3] = 1
+    bad = m.clone()
+    bad[0, 0] = float("nan")
+    with pytest.raises(ValueError, match="mask"):
+        box_coverage(bad, (0, 0, 3, 3))
+    neg = m.clone()
+    neg[5, 5] = -1
+    with pytest.raises(ValueError, match="mask"):
+        box_coverage(neg, (0, 0, 3, 3))
+    assert float(box_coverage(m * 0.5, (0, 0, 2, 2))) == pytest.approx(0.25)  # a soft mask is a weighting
+
+
+# ----------------------------------------------------------------------------------------------
+# Property tests of the remaining public functions' contracts
+# ----------------------------------------------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(b=st.integers(1, 40), which=st.sampled_from(["timm", "torchvision"]))
+def test_property_index_helpers_are_the_references_pairings(b, which):
+    idx = (timm_index if which == "timm" else torchvision_index)(b)
+    assert idx.dtype == torch.int64 and sorted(idx.tolist()) == list(range(b))
+    x = torch.arange(b)
+    assert torch.equal(x[idx], x.flip(0) if which == "timm" else x.roll(1, 0))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    h=st.integers(1, 12),
+    w=st.integers(1, 12),
+    n=st.integers(1, 6),
+    soft=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_property_box_coverage_counts_the_mask_inside_each_box(h, w, n, soft, seed):
+    g = make_generator(seed)
+    mask = torch.rand(h, w, generator=g) if soft else torch.rand(h, w, generator=g) > 0.5
+    if float(mask.sum()) == 0:
+        mask[0, 0] = True
+    before = mask.clone()
+    a = torch.stack([torch.randint(0, w + 1, (n,), generator=g), torch.randint(0, h + 1, (n,), generator=g)], 1)
+    c = torch.stack([torch.randint(0, w + 1, (n,), generator=g), torch.randint(0, h + 1, (n,), generator=g)], 1)
+    lo, hi = torch.minimum(a, c), torch.maximum(a, c)
+    boxes = torch.cat([lo, hi], 1)
+    cov = box_coverage(mask, boxes)
+    m = mask.double()
+    direct = torch.stack([m[b[1] : b[3], b[0] : b[2]].sum() for b in boxes]) / m.sum()
+    torch.testing.assert_close(cov, direct)
+    assert cov.dtype == torch.float64 and bool(((cov >= 0) & (cov <= 1 + 1e-12)).all())
+    assert torch.equal(mask, before)
+
+
+@settings(max_examples=30, deadline=None)
+@given(b=st.integers(1, 8), per_sample=st.booleans(), smoothing=st.floats(0, 1), seed=st.integers(0, 2**16))
+def test_property_mixed_loss_equals_soft_target_cross_entropy(b, per_sample, smoothing, seed):
+    g = make_generator(seed)
+    x = torch.rand(b, 2, 4, 4, generator=g, dtype=torch.float64)
+    y = torch.randint(0, K, (b,), generator=g)
+    logits = torch.randn(b, K, generator=g, dtype=torch.float64)
+    r = cutmix(x, y, per_sample=per_sample, generator=g)
+    ce = torch.nn.CrossEntropyLoss(label_smoothing=smoothing, reduction="none" if per_sample else "mean")
+    got = mixed_loss(ce, logits, r)
+    want = F.cross_entropy(logits, soft_targets(r, K), label_smoothing=smoothing)
+    torch.testing.assert_close(got, want)
+    t = soft_targets(r, K, label_smoothing=smoothing)
+    torch.testing.assert_close(t.sum(1), torch.ones(b, dtype=t.dtype))
+    assert bool((t >= 0).all())
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    bad=st.one_of(
+        st.text(max_size=3),
+        st.none(),
+        st.booleans(),
+        st.floats(allow_nan=True, allow_infinity=True).filter(lambda v: not 0 <= v <= 1),
+        st.lists(st.floats(0, 1), min_size=2, max_size=2),
+    ),
+    fn=st.sampled_from([mixup, cutmix]),
+)
+def test_property_bad_lam_is_a_clear_error_or_a_draw(bad, fn):
+    x, y = _batch(b=3, h=5, w=5)
+    if bad is None:
+        fn(x, y, lam=bad, generator=make_generator(0))
+        return
+    with pytest.raises((TypeError, ValueError), match="lam"):
+        fn(x, y, lam=bad)
