@@ -13,6 +13,9 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from lessonlib.metrics import reliability_bins
+from lessonlib.utils import check_int, check_positive
+
 __all__ = [
     "to_display",
     "show_images",
@@ -33,12 +36,20 @@ def to_display(img: torch.Tensor | np.ndarray) -> np.ndarray:
 
     Accepts ``[C, H, W]`` or ``[H, W]`` tensors (uint8, uint16, bool, or float in [0, 1]); returns
     ``[H, W]`` (one channel) or ``[H, W, 3]`` float in [0, 1]. Float images outside [0, 1] (e.g.
-    normalised) are min-max rescaled for display only.
+    normalised) are min-max rescaled for display only. The result is always a new array: writing to
+    it never changes ``img``.
+
+    Raises:
+        TypeError: not a tensor/array, or a complex dtype. ValueError: wrong shape or no pixels.
     """
     if isinstance(img, np.ndarray):
-        img = torch.from_numpy(img)
+        img = torch.from_numpy(np.ascontiguousarray(img))
     if not isinstance(img, torch.Tensor):
         raise TypeError(f"img must be a tensor or array, got {type(img).__name__}")
+    if img.is_complex():
+        raise TypeError(f"img must be real-valued, got dtype {img.dtype}")
+    if img.numel() == 0:
+        raise ValueError(f"img has no pixels (shape {tuple(img.shape)}); expected [C, H, W] or [H, W] with H, W >= 1")
     t = img.detach().cpu()
     if t.ndim == 3:
         if t.shape[0] not in (1, 3):
@@ -50,7 +61,7 @@ def to_display(img: torch.Tensor | np.ndarray) -> np.ndarray:
         return (t.to(torch.float32) / 255.0).numpy()
     if t.dtype == torch.uint16:
         return (t.to(torch.int32).to(torch.float32) / 65535.0).numpy()
-    t = t.to(torch.float32)
+    t = t.to(torch.float32, copy=True)  # a copy even for float32 input: the caller's tensor is never aliased
     lo, hi = float(t.min()), float(t.max())
     if lo < 0.0 or hi > 1.0:
         t = (t - lo) / max(hi - lo, 1e-12)
@@ -85,7 +96,8 @@ def show_images(
     if titles is not None and len(titles) != len(images):
         raise ValueError(f"titles has {len(titles)} entries for {len(images)} images")
     n = len(images)
-    ncols = min(n, 8) if ncols is None else ncols
+    ncols = min(n, 8) if ncols is None else check_int(ncols, "ncols", low=1)
+    size = check_positive(size, "size")
     nrows = int(np.ceil(n / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
     for i, ax in enumerate(axes.flat):
@@ -99,6 +111,17 @@ def show_images(
         fig.suptitle(suptitle)
     fig.tight_layout()
     return fig
+
+
+def _as_signal(v: object, name: str) -> torch.Tensor:
+    """A real tensor or array as a float32 CPU tensor for drawing (never the caller's storage)."""
+    if isinstance(v, np.ndarray):
+        v = torch.from_numpy(np.ascontiguousarray(v))
+    if not isinstance(v, torch.Tensor):
+        raise TypeError(f"{name} must be a tensor or numpy array, got {type(v).__name__}")
+    if v.is_complex() or v.dtype == torch.bool:
+        raise TypeError(f"{name} must be real-valued, got dtype {v.dtype}")
+    return v.detach().cpu().to(torch.float32, copy=True)
 
 
 def _ecg_grid(ax, t0: float, t1: float, v0: float, v1: float) -> None:
@@ -139,12 +162,16 @@ def plot_ecg_12lead(
         leads: the 12 lead names in the order of ``signal_mv``'s rows.
         rhythm_lead: the lead drawn as a full-length strip at the bottom.
         mm_per_inch: paper scale (25.4 = true size when printed at 100%).
+
+    A numpy ``signal_mv`` is accepted too. Raises ``TypeError``/``ValueError`` naming the parameter.
     """
-    sig = signal_mv.detach().cpu().to(torch.float32)
+    sig = _as_signal(signal_mv, "signal_mv")
     if sig.ndim != 2 or sig.shape[0] != len(leads):
         raise ValueError(f"signal_mv must be [leads, T] with {len(leads)} rows matching leads, got {tuple(sig.shape)}")
-    if fs <= 0:
-        raise ValueError(f"fs must be > 0 Hz, got {fs}")
+    if sig.shape[1] == 0:
+        raise ValueError("signal_mv has no samples; expected [leads, T] with T >= 1")
+    fs = check_positive(fs, "fs")
+    mm_per_inch = check_positive(mm_per_inch, "mm_per_inch")
     missing = {name for row in _LAYOUT for name in row} - set(leads)
     if missing:
         raise ValueError(f"leads must contain the 12 standard leads; missing {sorted(missing)}")
@@ -193,8 +220,9 @@ def plot_ecg_strip(
     """
     if not traces_mv:
         raise ValueError("traces_mv is empty; expected at least one {label: trace}")
-    if fs <= 0:
-        raise ValueError(f"fs must be > 0 Hz, got {fs}")
+    fs = check_positive(fs, "fs")
+    height_mv = check_positive(height_mv, "height_mv")
+    traces_mv = {label: _as_signal(tr, f"traces_mv[{label!r}]") for label, tr in traces_mv.items()}
     n_rows = len(traces_mv)
     first = next(iter(traces_mv.values()))
     dur = first.shape[-1] / fs
@@ -272,23 +300,13 @@ def plot_reliability_diagram(
         probs: ``[N, K]`` class probabilities.
         labels: ``[N]`` integer labels.
         n_bins: number of equal-width bins on (0, 1].
+
+    The bins are ``metrics.reliability_bins``, the same ones ``metrics.expected_calibration_error``
+    sums over, so the figure shows exactly the gaps behind the printed ECE.
     """
-    p = probs.detach().cpu().to(torch.float64)
-    y = labels.detach().cpu()
-    if p.ndim != 2 or y.ndim != 1 or p.shape[0] != y.shape[0]:
-        raise ValueError(f"probs must be [N, K] and labels [N]; got {tuple(p.shape)} and {tuple(y.shape)}")
-    conf, pred = p.max(1)
-    correct = (pred == y).to(torch.float64)
-    edges = torch.linspace(0, 1, n_bins + 1, dtype=torch.float64)
-    which = torch.clamp(torch.bucketize(conf, edges, right=False) - 1, 0, n_bins - 1)
-    centres = ((edges[:-1] + edges[1:]) / 2).numpy()
-    acc = np.full(n_bins, np.nan)
-    cnt = np.zeros(n_bins)
-    for b in range(n_bins):
-        m = which == b
-        cnt[b] = int(m.sum())
-        if cnt[b]:
-            acc[b] = float(correct[m].mean())
+    bins = reliability_bins(probs, labels, n_bins)
+    n_bins = bins.count.size
+    centres, acc = bins.centres, bins.accuracy
     if ax is None:
         fig, ax = plt.subplots(figsize=(3.6, 3.6))
     else:

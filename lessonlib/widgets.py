@@ -17,7 +17,7 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 
-from lessonlib.utils import STATIC_ENV
+from lessonlib.utils import STATIC_ENV, check_bool
 
 __all__ = ["explorer", "is_static", "reveal", "Shown", "STATIC_ENV"]
 
@@ -54,6 +54,28 @@ def is_static() -> bool:
 
 def _default(widget: Any) -> Any:
     return widget.value
+
+
+def _static_default(name: str, spec: Any) -> Any:
+    """The value ``_as_widget(name, spec)`` would start at, without building the widget.
+
+    A ``Button`` stands for a ``resample`` counter (0); a ready-made widget gives its ``value``.
+    """
+    import ipywidgets as w
+
+    if isinstance(spec, w.Button):
+        return 0
+    if isinstance(spec, w.ValueWidget):
+        return spec.value
+    if isinstance(spec, bool):
+        return spec
+    if isinstance(spec, (list, tuple)) and spec and all(isinstance(s, str) for s in spec):
+        return spec[0]
+    if isinstance(spec, tuple) and len(spec) in (3, 4) and all(isinstance(s, (int, float)) for s in spec):
+        lo, hi = spec[0], spec[1]
+        value = min(max(spec[3] if len(spec) == 4 else lo, lo), hi)  # a slider clamps its start value
+        return value if all(isinstance(s, int) for s in spec) else float(value)
+    return _as_widget(name, spec).value  # raises the same error as interactive mode
 
 
 def _as_widget(name: str, spec: Any):
@@ -100,12 +122,23 @@ def explorer(
         static mode ``None``, after showing one figure drawn with every control's default value.
     """
     import ipywidgets as w
-    from IPython.display import display
 
     if not callable(plot_fn):
         raise TypeError(f"plot_fn must be callable, got {type(plot_fn).__name__}")
-    if not controls:
+    if not isinstance(controls, Mapping) or not controls:
         raise ValueError("controls is empty; expected at least one {name: spec}")
+    static = is_static() if static is None else check_bool(static, "static")
+    if static:
+        # No widget is built: a stored notebook then keeps no widget state that no output uses.
+        fig = plot_fn(**{k: _static_default(k, v) for k, v in controls.items()})
+        fig = fig if fig is not None else plt.gcf()
+        if title:
+            fig.suptitle(f"{title} (static preview; run in JupyterLab to explore)", fontsize=9)
+        plt.show()
+        return None
+
+    from IPython.display import display
+
     buttons = {k: v for k, v in controls.items() if isinstance(v, w.Button)}
     widgets = {k: _as_widget(k, v) for k, v in controls.items() if k not in buttons}
     state = {k: 0 for k in buttons}
@@ -114,15 +147,6 @@ def explorer(
         out = {k: _default(v) for k, v in widgets.items()}
         out.update(state)
         return out
-
-    static = is_static() if static is None else static
-    if static:
-        fig = plot_fn(**values())
-        fig = fig if fig is not None else plt.gcf()
-        if title:
-            fig.suptitle(f"{title} (static preview; run in JupyterLab to explore)", fontsize=9)
-        plt.show()
-        return None
 
     out = w.Output()
 
