@@ -28,7 +28,17 @@ from dataclasses import dataclass
 
 import torch
 
-from lessonlib.utils import check_probability, normal, uniform
+from lessonlib.utils import (
+    check_generator,
+    check_int,
+    check_number,
+    check_one_of,
+    check_probability,
+    check_tensor,
+    compute_dtype,
+    normal,
+    uniform,
+)
 
 __all__ = ["FeatureSpec", "KINDS", "feature_std", "augment_tabular", "augment_rows"]
 
@@ -47,12 +57,11 @@ class FeatureSpec:
     high: float | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
+        check_one_of(self.kind, "kind", KINDS)
         for name in ("low", "high"):
             v = getattr(self, name)
-            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v != v):
-                raise ValueError(f"{name} must be a number or None, got {v!r}")
+            if v is not None:  # a real number (±inf allowed: no bound); NaN, bools and strings refused
+                object.__setattr__(self, name, check_number(v, name, finite=False))
         if self.low is not None and self.high is not None and self.low > self.high:
             raise ValueError(f"low must be <= high, got low={self.low}, high={self.high}")
 
@@ -86,18 +95,31 @@ def feature_std(x_train: torch.Tensor) -> torch.Tensor:
         x_train: ``[n_rows, n_features]``, ``n_rows >= 2``, floating point (NaN = missing).
 
     Returns:
-        ``[n_features]`` sample standard deviations (``ddof=1``), same dtype and device; a feature with
-        fewer than two observed values gets 0 (no noise).
+        ``[n_features]`` sample standard deviations (``ddof=1``), same dtype and device; equal to
+        ``numpy.nanstd(x, axis=0, ddof=1)`` (tested) except that a feature with fewer than two observed
+        values gets 0 (no noise) where numpy gives NaN. float16/bfloat16 tables are computed in float32
+        (a float16 variance of ordinary lab values overflows) and returned in their own dtype.
+
+    Raises:
+        ValueError: when a standard deviation does not fit the table's dtype (float16 above 65504).
     """
     _check_table(x_train, "x_train")
     if x_train.ndim != 2 or x_train.shape[0] < 2:
         raise ValueError(f"x_train must be [n_rows >= 2, n_features], got shape {tuple(x_train.shape)}")
-    observed = ~torch.isnan(x_train)
-    cnt = observed.sum(0).to(x_train.dtype)
-    mean = torch.nansum(x_train, 0) / cnt.clamp_min(1)
-    dev = torch.where(observed, x_train - mean, torch.zeros_like(x_train))
+    xc = x_train.to(compute_dtype(x_train.dtype))
+    observed = ~torch.isnan(xc)
+    cnt = observed.sum(0).to(xc.dtype)
+    mean = torch.nansum(xc, 0) / cnt.clamp_min(1)
+    dev = torch.where(observed, xc - mean, torch.zeros_like(xc))
     var = dev.square().sum(0) / (cnt - 1).clamp_min(1)
-    return torch.where(cnt >= 2, var.sqrt(), torch.zeros_like(var))
+    std = torch.where(cnt >= 2, var.sqrt(), torch.zeros_like(var))
+    out = std.to(x_train.dtype)
+    if bool(torch.isinf(out).any()) and not bool(torch.isinf(std).any()):
+        raise ValueError(
+            f"x_train's standard deviation does not fit {x_train.dtype} (max {torch.finfo(x_train.dtype).max:g}); "
+            "compute it on x_train.float()"
+        )
+    return out
 
 
 def _spec_tensors(spec: Sequence[FeatureSpec] | None, n_features: int, like: torch.Tensor):
@@ -151,7 +173,8 @@ def augment_tabular(
     Returns:
         ``(x_aug, missing)``: ``x_aug`` a new tensor with the shape, dtype and device of ``x`` (NaN where
         missing); ``missing`` a bool tensor of the same shape, True where ``x_aug`` is missing (values
-        missing in ``x`` and values dropped now).
+        missing in ``x`` and values dropped now). float16/bfloat16 tables are computed in float32 and
+        returned in their own dtype (bounds then hold as the dtype represents them).
     """
     _check_table(x)
     n_features = x.shape[-1]
@@ -164,17 +187,12 @@ def augment_tabular(
         or bool((feature_std < 0).any())
     ):
         raise ValueError("feature_std must be finite and >= 0 (compute it with feature_std(x_train))")
-    if (
-        isinstance(noise_scale, bool)
-        or not isinstance(noise_scale, (int, float))
-        or not 0 <= noise_scale < float("inf")
-    ):
-        raise ValueError(
-            f"noise_scale must be a finite number >= 0 (a fraction of each feature's std), got {noise_scale!r}"
-        )
+    noise_scale = check_number(noise_scale, "noise_scale", low=0.0)
     dropout_prob = check_probability(dropout_prob, "dropout_prob")
-    if bounds not in ("truncate", "clamp"):
-        raise ValueError(f"bounds must be 'truncate' or 'clamp', got {bounds!r}")
+    check_one_of(bounds, "bounds", ("truncate", "clamp"))
+    check_generator(generator)
+    out_dtype = x.dtype
+    x = x.to(compute_dtype(x.dtype))  # float16/bfloat16: no ndtri kernel, and too coarse for the CDF
     noisy, integer, low, high = _spec_tensors(spec, n_features, x)
     observed = ~torch.isnan(x)
     outside = observed & ((x < low) | (x > high))
@@ -186,7 +204,7 @@ def augment_tabular(
         )
 
     rows = x.reshape(-1, n_features)
-    sigma = (float(noise_scale) * feature_std.to(device=x.device, dtype=x.dtype)) * noisy.to(x.dtype)  # [F]
+    sigma = (noise_scale * feature_std.to(device=x.device, dtype=x.dtype)) * noisy.to(x.dtype)  # [F]
     lo, hi = low.expand_as(rows), high.expand_as(rows)
     if bounds == "truncate":
         # inverse-CDF draw of the truncated Gaussian; sigma == 0 means "leave the value alone".
@@ -210,6 +228,8 @@ def augment_tabular(
     drop = uniform(rows.shape, generator=generator, device=x.device, dtype=torch.float32) < dropout_prob
     missing = torch.isnan(rows) | drop
     out = out.masked_fill(missing, float("nan"))
+    if out_dtype != out.dtype:  # back to the caller's dtype; keep the bounds as that dtype rounds them
+        out = torch.minimum(torch.maximum(out.to(out_dtype), low.to(out_dtype)), high.to(out_dtype))
     return out.reshape(x.shape), missing.reshape(x.shape)
 
 
@@ -236,11 +256,10 @@ def augment_rows(
     _check_table(x)
     if x.ndim != 2:
         raise ValueError(f"x must be [n_rows, n_features], got shape {tuple(x.shape)}")
-    if not isinstance(y, torch.Tensor) or y.ndim != 1 or y.shape[0] != x.shape[0]:
-        got = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
-        raise ValueError(f"y must be a tensor shaped [{x.shape[0]}] (one target per row), got {got}")
-    if isinstance(copies, bool) or not isinstance(copies, int) or copies < 0:
-        raise ValueError(f"copies must be an int >= 0, got {copies!r}")
+    check_tensor(y, "y", ndim=1)
+    if y.shape[0] != x.shape[0]:
+        raise ValueError(f"y must be a tensor shaped [{x.shape[0]}] (one target per row), got {tuple(y.shape)}")
+    copies = check_int(copies, "copies", low=0)
     rep = x.repeat(copies, 1)
     aug, miss = augment_tabular(rep, feature_std=feature_std, generator=generator, **kwargs)
     x_big = torch.cat([x, aug])

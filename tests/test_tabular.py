@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -225,3 +226,129 @@ def test_fuzz_constraints_always_hold(data, scale, p, seed, bounds):
 def test_fuzz_integer_tables_rejected(dtype, shape):
     with pytest.raises(TypeError, match="x must be floating point"):
         T.augment_tabular(torch.zeros(shape, dtype=dtype), feature_std=torch.ones(3))
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 17 (dtypes, edges) and issue 18 (oracle test against numpy)
+# ---------------------------------------------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n_rows=st.integers(2, 40),
+    n_feat=st.integers(1, 6),
+    seed=st.integers(0, 10_000),
+    missing=st.floats(0, 0.6),
+    loc=st.floats(-1e4, 1e4),
+    spread=st.floats(1e-3, 1e3),
+)
+def test_feature_std_equals_numpy_nanstd(n_rows, n_feat, seed, missing, loc, spread):
+    g = make_generator(seed)
+    x = loc + spread * torch.randn(n_rows, n_feat, generator=g, dtype=torch.float64)
+    x[torch.rand(n_rows, n_feat, generator=g) < missing] = float("nan")
+    got = T.feature_std(x)
+    enough = (~torch.isnan(x)).sum(0) >= 2
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ref = torch.from_numpy(np.nanstd(x.numpy(), axis=0, ddof=1))
+    torch.testing.assert_close(got[enough], ref[enough], rtol=1e-9, atol=1e-9 * spread)
+    assert torch.equal(got[~enough], torch.zeros_like(got[~enough]))  # numpy: NaN; here: no noise
+
+
+def test_feature_std_float16_does_not_overflow():
+    x = torch.tensor([[180.0, 1.0], [260.0, 2.0], [320.0, 1.0]], dtype=torch.float16)  # cholesterol, mg/dL
+    sd = T.feature_std(x)  # the float16 sum of squared deviations overflowed to inf
+    assert sd.dtype == torch.float16 and torch.isfinite(sd).all()
+    torch.testing.assert_close(sd, T.feature_std(x.double()).half())
+    with pytest.raises(ValueError, match="does not fit"):
+        T.feature_std(torch.tensor([[-60000.0], [60000.0]], dtype=torch.float16))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_augment_tabular_and_rows_on_half_precision(dtype):
+    t = load_diabetes()
+    x = t.x[:50].to(dtype)
+    sd = T.feature_std(x)
+    xa, miss = T.augment_tabular(
+        x, feature_std=sd, noise_scale=0.5, dropout_prob=0.2, spec=DIABETES_SPEC, generator=make_generator(0)
+    )
+    assert xa.dtype == dtype and torch.equal(xa.isnan(), miss)
+    ref, _ = T.augment_tabular(
+        x.float(),
+        feature_std=sd.float(),
+        noise_scale=0.5,
+        dropout_prob=0.2,
+        spec=DIABETES_SPEC,
+        generator=make_generator(0),
+    )
+    torch.testing.assert_close(xa, ref.to(dtype), equal_nan=True)
+    v = xa[~miss].float()
+    assert torch.isfinite(v).all()
+    xb, yb, mb = T.augment_rows(x, t.y[:50], copies=2, feature_std=sd, spec=DIABETES_SPEC)
+    assert xb.dtype == dtype and xb.shape == (150, 10) and torch.equal(xb[:50], x)
+
+
+BAD_TABULAR = [
+    ("noise_scale", dict(noise_scale=float("nan"))),
+    ("noise_scale", dict(noise_scale=float("inf"))),
+    ("noise_scale", dict(noise_scale="0.1")),
+    ("noise_scale", dict(noise_scale=True)),
+    ("dropout_prob", dict(dropout_prob=float("nan"))),
+    ("dropout_prob", dict(dropout_prob=None)),
+    ("bounds", dict(bounds=None)),
+    ("generator", dict(generator=3)),
+    ("feature_std", dict(feature_std=torch.tensor([1.0, float("nan"), 1.0]))),
+    ("feature_std", dict(feature_std=[1.0, 1.0, 1.0])),
+]
+
+
+@pytest.mark.parametrize("name,kwargs", BAD_TABULAR)
+def test_bad_arguments_name_the_parameter(name, kwargs):
+    x = torch.zeros(4, 3, dtype=torch.float64)
+    kw = {"feature_std": torch.ones(3, dtype=torch.float64), **kwargs}
+    with pytest.raises((TypeError, ValueError), match=name):
+        T.augment_tabular(x, **kw)
+
+
+def test_bad_spec_and_rows_arguments_name_the_parameter():
+    for kwargs, name in [
+        (dict(low=float("nan")), "low"),
+        (dict(high="10"), "high"),
+        (dict(low=True), "low"),
+        (dict(kind=3), "kind"),
+    ]:
+        with pytest.raises((TypeError, ValueError), match=name):
+            T.FeatureSpec(**kwargs)
+    x, y, sd = torch.zeros(4, 3), torch.zeros(4), torch.ones(3)
+    for copies in (1.5, True, -1, "2"):
+        with pytest.raises((TypeError, ValueError), match="copies"):
+            T.augment_rows(x, y, copies=copies, feature_std=sd)
+    for bad_y in ([0, 1, 0, 1], torch.zeros(3), torch.zeros(4, 1)):
+        with pytest.raises((TypeError, ValueError), match="y"):
+            T.augment_rows(x, bad_y, copies=1, feature_std=sd)
+    assert T.FeatureSpec("integer", 18, 100).low == 18.0
+    assert T.FeatureSpec("continuous", -float("inf"), float("inf")).high == float("inf")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n_rows=st.integers(1, 30),
+    n_feat=st.integers(1, 5),
+    seed=st.integers(0, 10_000),
+    scale=st.floats(0, 3),
+    p=st.floats(0, 1),
+    dtype=st.sampled_from([torch.float16, torch.bfloat16, torch.float32, torch.float64]),
+)
+def test_fuzz_augment_tabular_contract(n_rows, n_feat, seed, scale, p, dtype):
+    x = (torch.randn(n_rows, n_feat, generator=make_generator(seed)) * 3 + 10).to(dtype)
+    sd = torch.ones(n_feat, dtype=dtype)
+    before = x.clone()
+    kw = dict(feature_std=sd, noise_scale=scale, dropout_prob=p)
+    a, ma = T.augment_tabular(x, **kw, generator=make_generator(seed))
+    b, mb = T.augment_tabular(x, **kw, generator=make_generator(seed))
+    assert torch.equal(x, before)
+    assert a.dtype == dtype and a.device == x.device and a.shape == x.shape
+    assert torch.equal(a.nan_to_num(-1), b.nan_to_num(-1)) and torch.equal(ma, mb)
+    assert torch.equal(a.isnan(), ma) and torch.isfinite(a[~ma]).all()
+    if scale == 0:
+        assert torch.equal(a[~ma], x[~ma])
