@@ -12,6 +12,11 @@ Compares, on the same batch, with the same transforms and probabilities:
 now makes one pass. Without that policy the record-by-record loop took 12.5 s instead of 0.34 s here:
 every multi-threaded operation on a record then waited milliseconds for the second core.
 
+``augment_ecg`` is ``ECGCompose`` of five artefact classes; the composition draws every parameter
+first and then writes scale, noise, wander and mains into one output buffer, so the classes cost no
+extra pass. The 12-lead case runs the default ``leads="auto"``, i.e. the device-style ``"derived"``
+mode (III, aVR, aVL, aVF follow from I and II), which adds one small pass over four leads.
+
 Goals (issue 6): beats ``[256, 1, 96]`` (ECG200-sized): batch at least 15x faster than the loop;
 10-s 12-lead records ``[256, 12, 5000]`` (500 Hz): batch no slower than the loop and within 3x of the
 floor. Timings are interleaved (``time_interleaved``) and reported as ratios, which survive a shared CPU.

@@ -83,6 +83,7 @@ from lessonlib.utils import (
 __all__ = [
     "STANDARD_LEADS",
     "LEAD_MODES",
+    "BatchContext",
     "ECGTransform",
     "Warp",
     "Gain",
@@ -288,8 +289,14 @@ def _add_projected(out: torch.Tensor, wave: torch.Tensor, mode: str) -> None:
 
 
 @dataclass
-class _Context:
-    """What one call knows about its batch: shape, sampling rate, compute dtype, device, generator."""
+class BatchContext:
+    """What one call knows about its batch, handed to ``make_params`` and the apply methods.
+
+    Fields: ``b`` records, ``n_leads`` leads, ``n`` samples, ``fs`` (Hz, or None when no transform
+    needs it), ``dtype`` (the compute dtype: the input's, float32 for float16/bfloat16), ``device``,
+    ``generator``. ``uniform(shape, low, high[, dtype])`` draws from the generator onto the device;
+    ``sample_index()`` is the float64 sample number ``[1, 1, T]``.
+    """
 
     b: int
     n_leads: int
@@ -341,13 +348,13 @@ class ECGTransform:
         if self.needs_fs and fs is None:
             raise ValueError(f"{type(self).__name__} needs the sampling rate fs in Hz")
 
-    def fire(self, ctx: _Context) -> torch.Tensor:
+    def fire(self, ctx: BatchContext) -> torch.Tensor:
         """Per-record Bernoulli(``p``) as ``[B, 1, 1]`` in the compute dtype (1 = fires)."""
         if self.p >= 1.0:
             return torch.ones((ctx.b, 1, 1), device=ctx.device, dtype=ctx.dtype)
         return (ctx.uniform((ctx.b, 1, 1), 0.0, 1.0, torch.float32) < self.p).to(ctx.dtype)
 
-    def make_params(self, ctx: _Context) -> dict:
+    def make_params(self, ctx: BatchContext) -> dict:
         """Every random parameter of this transform for the batch described by ``ctx``."""
         raise NotImplementedError
 
@@ -362,7 +369,7 @@ class ECGTransform:
 class Warp(ECGTransform):
     """A transform that moves samples in time (applied first, before gains and additive artefacts)."""
 
-    def warp(self, x: torch.Tensor, params: dict, ctx: _Context) -> torch.Tensor:
+    def warp(self, x: torch.Tensor, params: dict, ctx: BatchContext) -> torch.Tensor:
         """Return the warped ``x [B, L, T]`` (a new tensor of the same shape)."""
         raise NotImplementedError
 
@@ -393,10 +400,10 @@ class Additive(ECGTransform):
         super().__init__(p=p, names=names)
         self.leads = _check_leads(leads)
 
-    def mode(self, ctx: _Context) -> str:
+    def mode(self, ctx: BatchContext) -> str:
         return _resolve_leads(self.leads, ctx.n_leads, auto_12=self.auto_modes[0], auto_other=self.auto_modes[1])
 
-    def add_to(self, out: torch.Tensor, params: dict, ctx: _Context, power: torch.Tensor) -> None:
+    def add_to(self, out: torch.Tensor, params: dict, ctx: BatchContext, power: torch.Tensor) -> None:
         raise NotImplementedError
 
     def combine(
@@ -405,7 +412,7 @@ class Additive(ECGTransform):
         base: torch.Tensor,
         gain: torch.Tensor,
         params: dict,
-        ctx: _Context,
+        ctx: BatchContext,
         power: torch.Tensor,
     ) -> None:
         torch.mul(base, gain, out=out)
@@ -429,12 +436,12 @@ class TimeScale(Warp):
         super().__init__(p=p, names=names)
         self.factor = _check_positive_range(factor, self._name("factor"))
 
-    def make_params(self, ctx: _Context) -> dict:
+    def make_params(self, ctx: BatchContext) -> dict:
         fire = self.fire(ctx).double()
         f = ctx.uniform((ctx.b, 1, 1), *self.factor, torch.float64)
         return {"factor": fire * f + (1 - fire)}
 
-    def warp(self, x: torch.Tensor, params: dict, ctx: _Context) -> torch.Tensor:
+    def warp(self, x: torch.Tensor, params: dict, ctx: BatchContext) -> torch.Tensor:
         return _resample_linear(x, ctx.sample_index() / params["factor"])
 
 
@@ -452,7 +459,7 @@ class AmplitudeScale(Gain):
         super().__init__(p=p, names=names)
         self.scale = _check_positive_range(scale, self._name("scale"))
 
-    def make_params(self, ctx: _Context) -> dict:
+    def make_params(self, ctx: BatchContext) -> dict:
         fire = self.fire(ctx)
         return {"scale": fire * ctx.uniform((ctx.b, 1, 1), *self.scale) + (1 - fire)}
 
@@ -474,16 +481,16 @@ class _Sinusoid(Additive):
     def _sources(self, mode: str, n_leads: int) -> int:
         return {"common": 1, "derived": 1, "independent": n_leads, "electrodes": 9}[mode]
 
-    def make_params(self, ctx: _Context) -> dict:
+    def make_params(self, ctx: BatchContext) -> dict:
         mode = self.mode(ctx)
         shape = (ctx.b, self._sources(mode, ctx.n_leads), 1)
-        fire = self.fire(ctx) if self.p < 1.0 else None
+        fire = self.fire(ctx)
         amp = ctx.uniform(shape, *self.amplitude)
         freq = ctx.uniform(shape, *self.freq, torch.float64)
         phase = ctx.uniform(shape, 0.0, 2 * math.pi, torch.float64)
-        return {"mode": mode, "amplitude": amp if fire is None else amp * fire, "freq_hz": freq, "phase": phase}
+        return {"mode": mode, "amplitude": amp * fire, "freq_hz": freq, "phase": phase}
 
-    def add_to(self, out: torch.Tensor, params: dict, ctx: _Context, power: torch.Tensor) -> None:
+    def add_to(self, out: torch.Tensor, params: dict, ctx: BatchContext, power: torch.Tensor) -> None:
         cycles = torch.frac(ctx.sample_index() * (params["freq_hz"] / ctx.fs))  # [B, S, T] float64
         arg = cycles.mul_(2 * math.pi).add_(params["phase"]).to(out.dtype)
         _add_projected(out, arg.sin_().mul_(params["amplitude"]), params["mode"])
@@ -592,16 +599,16 @@ class BroadbandNoise(Additive):
         super().__init__(leads=_check_leads(leads, ("independent", "derived", "electrodes", "auto")), p=p, names=names)
         self.snr_db = check_range(snr_db, self._name("snr_db"))
 
-    def make_params(self, ctx: _Context) -> dict:
-        fire = self.fire(ctx) if self.p < 1.0 else None
+    def make_params(self, ctx: BatchContext) -> dict:
+        fire = self.fire(ctx)
         snr = ctx.uniform((ctx.b, 1, 1), *self.snr_db)
         return {"mode": self.mode(ctx), "fire": fire, "snr_db": snr}
 
     def _scale(self, noise: torch.Tensor, params: dict, power: torch.Tensor) -> torch.Tensor:
         k = torch.sqrt(power * torch.pow(10.0, -params["snr_db"] / 10) / _mean_square(noise).clamp_min(1e-30))
-        return k if params["fire"] is None else k * params["fire"]
+        return k * params["fire"]
 
-    def add_to(self, out: torch.Tensor, params: dict, ctx: _Context, power: torch.Tensor) -> None:
+    def add_to(self, out: torch.Tensor, params: dict, ctx: BatchContext, power: torch.Tensor) -> None:
         noise = torch.empty_like(out)
         _fill_noise(noise, params["mode"], ctx.generator)
         out.addcmul_(noise, self._scale(noise, params, power))
@@ -612,7 +619,7 @@ class BroadbandNoise(Additive):
         base: torch.Tensor,
         gain: torch.Tensor,
         params: dict,
-        ctx: _Context,
+        ctx: BatchContext,
         power: torch.Tensor,
     ) -> None:
         _fill_noise(out, params["mode"], ctx.generator)  # the noise buffer is the output
@@ -661,7 +668,7 @@ class ECGCompose:
             t.check_fs(fs)
         xb = _as_batch(x)
         b, n_leads, n = xb.shape
-        ctx = _Context(b, n_leads, n, fs, compute_dtype(x.dtype), x.device, generator)
+        ctx = BatchContext(b, n_leads, n, fs, compute_dtype(x.dtype), x.device, generator)
         params = [t.make_params(ctx) for t in self.transforms]  # every draw, in list order
         pairs = list(zip(self.transforms, params, strict=True))
 
