@@ -1,0 +1,189 @@
+"""A small corruption suite in the spirit of ImageNet-C and MNIST-C: real transforms, three severities.
+
+Hendrycks & Dietterich (2019) measure robustness as accuracy on the test set passed through common
+corruptions at several severities, averaged (ImageNet-C); Mu & Gilmer (2019) did the same for MNIST
+(MNIST-C). This module does that for the course's images with six corruptions built from real
+operations (torchvision's functional kernels and ``grid_sample``), none of which is one of the
+training augmentations of notebook 08 at the same strength:
+
+``gaussian_noise``  additive N(0, σ²) noise, clipped to [0, 1];
+``gaussian_blur``   a Gaussian blur, σ a fraction of the image side;
+``contrast``        contrast reduced towards each image's mean by a factor;
+``brightness``      an additive brightness shift, clipped;
+``pixelate``        down-sampled (antialiased) to a fraction of the side, then up again (nearest);
+``elastic``         a smooth random displacement field (as ``v2.ElasticTransform``), bilinear.
+
+``SEVERITIES`` holds the three levels of each, chosen on the 8x8 digits so that level 3 hurts a plain
+model a lot without reaching chance. Noise and the elastic field are drawn from a generator seeded
+per (corruption, severity), so every model is tested on the *same* corrupted images.
+
+Inputs are float images ``[B, C, H, W]`` in [0, 1]; outputs have the same shape, dtype and device.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchvision.transforms.v2 import functional as TF
+
+from lessonlib.models import predict_logits
+from lessonlib.utils import check_generator, check_int, check_one_of, check_tensor, make_generator, normal, uniform
+
+__all__ = [
+    "CORRUPTIONS",
+    "SEVERITIES",
+    "corrupt",
+    "corrupted_sets",
+    "CorruptionResult",
+    "evaluate_corruptions",
+]
+
+CORRUPTIONS = ("gaussian_noise", "gaussian_blur", "contrast", "brightness", "pixelate", "elastic")
+
+#: Parameters of severities 1, 2, 3 for each corruption (units in ``corrupt``'s docstring).
+SEVERITIES: dict[str, tuple[float, float, float]] = {
+    "gaussian_noise": (0.15, 0.3, 0.45),  # σ, in units of the [0, 1] intensity range
+    "gaussian_blur": (0.07, 0.1, 0.13),  # σ as a fraction of the shorter side (8 px: 0.56, 0.8, 1.04 px)
+    "contrast": (0.4, 0.25, 0.15),  # factor towards the image mean (1 = unchanged)
+    "brightness": (0.2, 0.35, 0.5),  # additive shift of the intensity
+    "pixelate": (0.75, 0.5, 0.375),  # side after down-sampling, as a fraction (8 px: 6, 4, 3 px)
+    "elastic": (0.12, 0.2, 0.28),  # peak displacement as a fraction of the side (smoothing σ = 0.15 side)
+}
+
+
+def _elastic(x: torch.Tensor, amount: float, generator: torch.Generator | None) -> torch.Tensor:
+    b, _, h, w = x.shape
+    side = min(h, w)
+    sigma = 0.15 * side
+    ksize = 2 * math.ceil(3 * sigma) + 1
+    noise = uniform((b, 2, h, w), low=-1.0, high=1.0, generator=generator, device=x.device, dtype=x.dtype)
+    field = TF.gaussian_blur(noise, [ksize, ksize], [sigma, sigma])
+    field = field / field.flatten(1).abs().amax(1).clamp_min(1e-12).view(-1, 1, 1, 1)  # peak 1 per image
+    # displacement in normalised coordinates: ``amount · side`` pixels at the peak
+    disp = torch.stack([field[:, 0] * (2 * amount * side / w), field[:, 1] * (2 * amount * side / h)], dim=-1)
+    theta = torch.eye(2, 3, dtype=x.dtype, device=x.device).expand(b, 2, 3)
+    grid = F.affine_grid(theta, [b, x.shape[1], h, w], align_corners=False) + disp
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def corrupt(x: torch.Tensor, name: str, severity: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Apply corruption ``name`` at ``severity`` (1, 2 or 3) to every image of ``x``.
+
+    Args:
+        x: float images ``[B, C, H, W]`` in [0, 1] (float16/bfloat16 computed in float32).
+        name: one of ``CORRUPTIONS``.
+        severity: 1 (mild) to 3 (strong); the parameter is ``SEVERITIES[name][severity - 1]``.
+        generator: randomness for ``gaussian_noise`` and ``elastic`` (the others are deterministic).
+
+    Returns:
+        A new tensor with the shape, dtype and device of ``x``, values in [0, 1].
+    """
+    check_tensor(x, "x", ndim=4, floating=True, finite=True)
+    check_one_of(name, "name", list(CORRUPTIONS))
+    severity = check_int(severity, "severity", low=1, high=3)
+    check_generator(generator)
+    p = SEVERITIES[name][severity - 1]
+    dt = torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
+    xf = x.to(dt)
+    h, w = x.shape[-2:]
+    if name == "gaussian_noise":
+        out = xf + p * normal(x.shape, generator=generator, device=x.device, dtype=dt)
+    elif name == "gaussian_blur":
+        sigma = p * min(h, w)
+        k = 2 * math.ceil(3 * sigma) + 1
+        out = TF.gaussian_blur(xf, [k, k], [sigma, sigma])
+    elif name == "contrast":
+        out = TF.adjust_contrast(xf, contrast_factor=p)
+    elif name == "brightness":
+        out = xf + p
+    elif name == "pixelate":
+        small = [max(1, round(p * h)), max(1, round(p * w))]
+        down = TF.resize(xf, small, interpolation=TF.InterpolationMode.BILINEAR, antialias=True)
+        out = TF.resize(down, [h, w], interpolation=TF.InterpolationMode.NEAREST)
+    else:
+        out = _elastic(xf, p, generator)
+    return out.clamp(0.0, 1.0).to(x.dtype)
+
+
+def corrupted_sets(
+    x: torch.Tensor,
+    *,
+    corruptions: Sequence[str] = CORRUPTIONS,
+    severities: Sequence[int] = (1, 2, 3),
+    seed: int = 0,
+) -> dict[tuple[str, int], torch.Tensor]:
+    """Every (corruption, severity) version of the test images ``x``, computed once.
+
+    Random corruptions use a generator seeded from ``seed`` and the pair's position, so the sets are
+    reproducible and every model is scored on the same images. Returns ``{(name, severity): [B, C, H, W]}``.
+    """
+    check_tensor(x, "x", ndim=4, floating=True, finite=True)
+    if isinstance(corruptions, str) or not corruptions:
+        raise TypeError(f"corruptions must be a non-empty list of names, got {corruptions!r}")
+    if isinstance(severities, (str, int)) or not severities:
+        raise TypeError(f"severities must be a non-empty list of 1, 2, 3, got {severities!r}")
+    seed = check_int(seed, "seed", low=0)
+    out = {}
+    for i, name in enumerate(corruptions):
+        for s in severities:
+            g = make_generator(seed * 1000 + 10 * i + int(s))
+            out[name, int(s)] = corrupt(x, name, s, generator=g)
+    return out
+
+
+@dataclass(frozen=True)
+class CorruptionResult:
+    """Accuracy on the clean test set and on each corrupted copy.
+
+    ``accuracy[(name, severity)]`` is a fraction; ``mean_corruption_accuracy`` is their mean over all
+    corruptions and severities (the ImageNet-C style headline, without its AlexNet normalisation).
+    """
+
+    clean: float
+    accuracy: Mapping[tuple[str, int], float]
+
+    @property
+    def mean_corruption_accuracy(self) -> float:
+        return float(np.mean(list(self.accuracy.values())))
+
+    def per_corruption(self) -> dict[str, float]:
+        """Mean accuracy over severities, per corruption."""
+        names = dict.fromkeys(n for n, _ in self.accuracy)
+        return {n: float(np.mean([a for (m, _), a in self.accuracy.items() if m == n])) for n in names}
+
+    def as_dict(self) -> dict[str, float]:
+        """``{"clean", "mca", <corruption>: mean over severities, "<corruption>@<s>": ...}``.
+
+        The shape ``repeat_over_seeds`` collects.
+        """
+        out = {"clean": self.clean, "mca": self.mean_corruption_accuracy, **self.per_corruption()}
+        out.update({f"{n}@{s}": a for (n, s), a in self.accuracy.items()})
+        return out
+
+
+@torch.inference_mode()
+def evaluate_corruptions(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, sets: Mapping[tuple[str, int], torch.Tensor]
+) -> CorruptionResult:
+    """Accuracy of ``model`` on the clean ``x`` ``[N, C, H, W]`` and on every set of ``corrupted_sets(x)``.
+
+    The model is evaluated in eval mode (its mode is restored after); labels ``y`` ``[N]``.
+    """
+    check_tensor(x, "x", ndim=4, floating=True)
+    check_tensor(y, "y", ndim=1)
+    if not sets:
+        raise ValueError("sets is empty; build them with corrupted_sets(x)")
+    for key, xs in sets.items():
+        if xs.shape != x.shape:
+            raise ValueError(f"sets[{key!r}] has shape {tuple(xs.shape)}, expected {tuple(x.shape)}")
+    keys = list(sets)
+    allx = torch.cat([x, *(sets[k] for k in keys)])
+    pred = predict_logits(model, allx, batch_size=4096).argmax(1).view(len(keys) + 1, -1)
+    right = (pred == y.to(pred.device)).double().mean(1).tolist()
+    return CorruptionResult(right[0], dict(zip(keys, right[1:], strict=True)))

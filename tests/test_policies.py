@@ -1,0 +1,204 @@
+"""Tests for lessonlib.policies: the oracle against torchvision's own operations, per-image draws,
+determinism, no in-place change, dtype/device kept, bad input refused with a named parameter."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torchvision.transforms import v2
+
+from lessonlib import policies as P
+from lessonlib.utils import make_generator
+
+_TV = {"wide": v2.TrivialAugmentWide(), "randaugment": v2.RandAugment(), "augmix": v2.AugMix()}
+_GEOMETRIC = {"ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate"}
+
+
+def _reference(img: torch.Tensor, name: str, magnitude: float, interpolation=v2.InterpolationMode.NEAREST):
+    """torchvision's policy applying operation ``name`` at ``magnitude`` to one image, alone."""
+    tv = _TV["wide"]
+    return tv._apply_image_or_video_transform(img, name, magnitude, interpolation=interpolation, fill=tv._fill)
+
+
+def _images(shape, dtype, seed):
+    x = torch.randint(0, 256, shape, generator=make_generator(seed), dtype=torch.uint8)
+    return x if dtype == torch.uint8 else x.to(dtype) / 255
+
+
+@pytest.mark.parametrize("shape", [(96, 1, 32, 32), (48, 3, 17, 23), (6, 3, 64, 64)])
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+@pytest.mark.parametrize("space", ["wide", "randaugment"])
+def test_oracle_every_image_equals_torchvision_applied_alone(shape, dtype, space):
+    x = _images(shape, dtype, seed=shape[0])
+    draws = P.sample_trivial_augment(shape[0], shape[2], shape[3], space=space, generator=make_generator(1))
+    out = P.apply_draws(x, draws)
+    for i in range(shape[0]):
+        name, m = draws.names(i)[0], float(draws.magnitude[i, 0])
+        ref = _reference(x[i], name, m)
+        if name in _GEOMETRIC:  # nearest-neighbour ties may break the other way: a few pixels at most
+            frac = float((out[i] != ref).float().mean())
+            assert frac <= 0.01, (name, m, frac)
+        elif dtype == torch.uint8:
+            assert torch.equal(out[i], ref), (name, m)
+        else:
+            torch.testing.assert_close(out[i], ref, atol=1e-6, rtol=0, msg=f"{name} {m}")
+
+
+@pytest.mark.parametrize("name", sorted(set(P.OPS) - {"Identity"}))
+def test_every_operation_at_extreme_and_middle_magnitudes(name):
+    """Each kernel against torchvision at the ends of its range (signed ones both ways) on uint8 RGB."""
+    x = _images((4, 3, 20, 20), torch.uint8, seed=3)
+    fn, signed = P.SPACES["wide"].get(name, (lambda n, h, w: None, False))
+    bins = fn(31, 20, 20)
+    values = [0.0] if bins is None else [float(bins[k]) for k in (0, 15, 30)]
+    values += [-v for v in values] if signed else []
+    for v in values:
+        out = P.apply_op(x, name, torch.full((4,), v, dtype=torch.float64))
+        for i in range(4):
+            ref = _reference(x[i], name, v)
+            if name in _GEOMETRIC:
+                assert float((out[i] != ref).float().mean()) <= 0.01
+            else:
+                assert torch.equal(out[i], ref), (name, v)
+
+
+def test_spaces_match_torchvision_bins():
+    for space, tv in _TV.items():
+        for name, (fn, signed) in tv._AUGMENTATION_SPACE.items():
+            if space == "augmix" and name not in P.SPACES["augmix"]:
+                continue  # all_ops colour operations: added by augmix(all_ops=True)
+            mine, my_signed = P.SPACES[space][name]
+            for n, h, w in ((31, 32, 32), (10, 8, 12)):
+                a, b = fn(n, h, w), mine(n, h, w)
+                assert (a is None) == (b is None), (space, name)
+                if a is not None:
+                    assert torch.equal(a, b), (space, name)
+            assert signed == my_signed
+
+
+def test_torchvision_draws_one_operation_for_a_whole_batch_and_ours_one_per_image():
+    x = _images((1, 3, 32, 32), torch.uint8, seed=5).expand(32, -1, -1, -1).contiguous()
+    torch.manual_seed(0)
+    theirs = v2.TrivialAugmentWide()(x)
+    ours = P.trivial_augment(x, generator=make_generator(0))
+    assert len({tuple(t.flatten().tolist()) for t in theirs}) == 1
+    assert len({tuple(t.flatten().tolist()) for t in ours}) > 10
+
+
+def test_rand_augment_applies_n_operations_in_order_like_torchvision():
+    x = _images((24, 3, 16, 16), torch.uint8, seed=6)
+    draws = P.sample_rand_augment(24, 16, 16, num_ops=2, magnitude=9, generator=make_generator(2))
+    assert draws.op.shape == (24, 2)
+    out = P.apply_draws(x, draws)
+    tv = _TV["randaugment"]
+    for i in range(24):
+        ref = x[i]
+        for k in range(2):
+            name, m = draws.names(i)[k], float(draws.magnitude[i, k])
+            ref = tv._apply_image_or_video_transform(ref, name, m, interpolation=tv.interpolation, fill=tv._fill)
+        assert float((out[i] != ref).float().mean()) <= 0.02
+
+
+def test_draws_are_per_image_uniform_and_magnitudes_come_from_the_bins():
+    d = P.sample_trivial_augment(14000, 32, 32, generator=make_generator(0))
+    counts = torch.bincount(d.op.flatten(), minlength=14).double()
+    assert counts.min() > 850 and counts.max() < 1150  # 1000 each expected
+    table, _ = P.magnitude_table(d.ops, P.SPACES["wide"], 31, 32, 32)
+    for k in range(14):
+        mags = d.magnitude[d.op[:, 0] == k, 0].abs()
+        assert torch.isin(mags, table[k]).all()
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    b=st.integers(1, 9),
+    c=st.sampled_from([1, 3]),
+    hw=st.integers(3, 12),
+    dtype=st.sampled_from([torch.uint8, torch.float32, torch.float64]),
+    seed=st.integers(0, 2**31),
+    policy=st.sampled_from(["trivial", "randaugment", "augmix"]),
+)
+def test_properties_seeded_no_in_place_shape_and_dtype_kept(b, c, hw, dtype, seed, policy):
+    x = _images((b, c, hw, hw + 1), dtype, seed)
+    x0 = x.clone()
+    fn = {"trivial": P.trivial_augment, "randaugment": P.rand_augment, "augmix": P.augmix}[policy]
+    a = fn(x, generator=make_generator(seed))
+    again = fn(x, generator=make_generator(seed))
+    assert torch.equal(x, x0)
+    assert a.shape == x.shape and a.dtype == x.dtype and a.device == x.device
+    assert torch.equal(a, again)
+    if x.is_floating_point():
+        assert float(a.min()) >= 0 and float(a.max()) <= 1 + 1e-6
+
+
+def test_augmix_is_a_convex_mix_and_identity_when_every_chain_is_identity():
+    x = _images((8, 1, 12, 12), torch.float32, seed=7)
+    out = P.augmix(x, generator=make_generator(0))
+    assert not torch.equal(out, x)
+    # with a single no-op operation space, the mix of identical images is the image itself
+    same = P.apply_draws(x, P.PolicyDraws(("Identity",), torch.zeros(8, 3, dtype=torch.long), torch.zeros(8, 3)))
+    assert torch.equal(same, x)
+
+
+def test_jensen_shannon_consistency_zero_for_agreeing_views_and_bounded():
+    z = torch.randn(16, 10, generator=make_generator(0))
+    assert float(P.jensen_shannon_consistency(z, z.clone(), z.clone())) == pytest.approx(0.0, abs=1e-6)
+    far = [torch.full((4, 3), -50.0).index_fill_(1, torch.tensor([k]), 50.0) for k in range(3)]
+    assert float(P.jensen_shannon_consistency(*far)) == pytest.approx(math.log(3), rel=1e-3)
+    with pytest.raises(ValueError, match="two views"):
+        P.jensen_shannon_consistency(z)
+
+
+def test_prob_untouched_rand_augment():
+    ops = list(P.SPACES["randaugment"])
+    assert P.prob_untouched_rand_augment(2, ops) == pytest.approx((1 / 14) ** 2)
+    assert P.prob_untouched_rand_augment(0, ops) == 1.0
+    grey = P.prob_untouched_rand_augment(2, ops, identity_like=["Color"])
+    assert grey == pytest.approx((2 / 14) ** 2)
+
+
+def test_bad_input_is_refused_naming_the_parameter():
+    x = _images((2, 3, 8, 8), torch.uint8, seed=0)
+    with pytest.raises(ValueError, match="x must have 4"):
+        P.trivial_augment(x[0])
+    with pytest.raises(TypeError, match="uint8"):
+        P.trivial_augment(x.to(torch.int32))
+    with pytest.raises(ValueError, match="channels"):
+        P.trivial_augment(torch.zeros(2, 2, 8, 8, dtype=torch.uint8))
+    with pytest.raises(TypeError, match="generator"):
+        P.trivial_augment(x, generator=0)
+    with pytest.raises(ValueError, match="ops entry"):
+        P.trivial_augment(x, ops=["Rotate", "Flip"])
+    with pytest.raises(ValueError, match="space"):
+        P.trivial_augment(x, space="cifar")
+    with pytest.raises(ValueError, match="magnitude"):
+        P.rand_augment(x, magnitude=31)
+    with pytest.raises(ValueError, match="num_ops"):
+        P.rand_augment(x, num_ops=-1)
+    with pytest.raises(ValueError, match="interpolation"):
+        P.trivial_augment(x, interpolation="cubic")
+    with pytest.raises(ValueError, match="severity"):
+        P.augmix(x, severity=11)
+    with pytest.raises(ValueError, match="policy"):
+        P.policy_augment("autoaugment")
+
+
+def test_policy_augment_passes_labels_and_uses_the_generator():
+    aug = P.policy_augment("trivial", space="medical")
+    x, y = torch.rand(16, 1, 8, 8, generator=make_generator(0)), torch.arange(16)
+    a, ya = aug(x, y, make_generator(3))
+    b, _ = aug(x, y, make_generator(3))
+    assert torch.equal(ya, y) and torch.equal(a, b)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_gpu_matches_cpu():
+    x = _images((32, 3, 24, 24), torch.uint8, seed=9)
+    draws = P.sample_trivial_augment(32, 24, 24, generator=make_generator(0))
+    cpu, gpu = P.apply_draws(x, draws), P.apply_draws(x.cuda(), draws)
+    assert gpu.device.type == "cuda"
+    assert float((gpu.cpu() != cpu).float().mean()) <= 0.01
