@@ -739,3 +739,49 @@ def test_fuzz_augment_ecg_contract(shape, p, seed, leads, dtype):
     assert a.shape == x.shape and a.dtype == dtype and torch.isfinite(a).all()
     if p == 0:
         assert torch.equal(a, x)
+
+
+@pytest.mark.parametrize(
+    "make,name",
+    [
+        (lambda: ecg.BaselineWander(p=1.5), "p"),
+        (lambda: ecg.BaselineWander(leads="both"), "leads"),
+        (lambda: ecg.BroadbandNoise(leads="common"), "leads"),
+        (lambda: ecg.PowerlineInterference(mains_hz=0.0), "mains_hz"),
+        (lambda: ecg.AmplitudeScale(scale=(1.0, NAN)), "scale"),
+        (lambda: ecg.TimeScale(factor=0.0), "factor"),
+        (lambda: ecg.TimeScale(factor=0.0, names={"factor": "stretch_factor"}), "stretch_factor"),
+        (lambda: ecg.ECGCompose(ecg.TimeScale()), "transforms"),
+    ],
+)
+def test_classes_validate_in_init(make, name):
+    with pytest.raises((TypeError, ValueError), match=name):
+        make()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 1000),
+    dtype=st.sampled_from([torch.float16, torch.bfloat16, torch.float32, torch.float64]),
+    batch=st.sampled_from([(), (2,)]),
+)
+def test_fuzz_measurements_leave_inputs_alone_and_are_deterministic(seed, dtype, batch):
+    rec = load_ecg_12lead()
+    x = (rec.signal[:, :2500] + 0.01 * _signal((12, 2500), seed=seed)).to(dtype).expand(*batch, -1, -1)
+    before = x.clone()
+    res = ecg.einthoven_residual(x)
+    assert res.dtype == dtype and res.shape == (*batch, 2500)
+    f, p = ecg.power_spectrum(x, rec.fs)
+    assert p.dtype == torch.float64 and p.shape == (*batch, 12, 1251) and torch.isfinite(p).all()
+    frac = ecg.band_power_fraction(x, rec.fs, 0.5, 40.0)
+    assert ((frac >= 0) & (frac <= 1 + 1e-12)).all()
+    noisy = ecg.gaussian_noise(x, snr_db=12.0, generator=make_generator(seed))
+    tol = 1e-3 if dtype in (torch.float32, torch.float64) else 0.3
+    assert (ecg.snr_db(x, noisy) - 12.0).abs().max() < tol
+    one = x if not batch else x[0]
+    assert torch.equal(ecg.r_peaks(one[1], rec.fs), ecg.r_peaks(one[1], rec.fs))
+    assert ecg.heart_rate_bpm(one[1], rec.fs) == pytest.approx(
+        ecg.heart_rate_bpm(rec.signal[1, :2500], rec.fs), rel=0.05
+    )
+    assert -180 < ecg.frontal_axis_deg(one, rec.fs) <= 180
+    assert torch.equal(x, before)
