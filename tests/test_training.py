@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lessonlib import training
+from lessonlib.augment import affine_augment
 from lessonlib.exercises import nb01
-from lessonlib.geometric import affine_augment, random_affine
+from lessonlib.geometric import random_affine
 from lessonlib.utils import make_generator
 
 
@@ -355,3 +356,68 @@ def test_nb01_checkers_accept_solutions_and_reject_mistakes():
         return x, y
 
     assert "in place" in nb01.check_random_apply_augment(in_place).message
+
+
+# ----------------------------------------------------------------------------------------------
+# Issue 17 item 12: every edge of the training helpers is a clear error naming the parameter.
+# ----------------------------------------------------------------------------------------------
+
+
+def _tiny(n=12, k=3):
+    x = torch.rand(n, 1, 8, 8, generator=make_generator(0))
+    return x, torch.arange(n) % k
+
+
+def test_fit_refuses_labels_the_model_cannot_predict():
+    x, y = _tiny()
+    model = training.make_model("cnn2d", 0, num_classes=2, width=4)
+    with pytest.raises(ValueError, match="y must hold labels in 0..1"):
+        training.fit(model, x, y, steps=1, progress=False, device="cpu")
+    with pytest.raises(ValueError, match="y must hold class labels"):
+        training.fit(model, x, y - 1, steps=1, progress=False, device="cpu")
+
+
+def test_fit_refuses_nan_inputs_instead_of_training_to_nan():
+    x, y = _tiny()
+    x[3, 0, 2, 2] = float("nan")
+    with pytest.raises(ValueError, match="x contains NaN"):
+        training.fit(training.make_model("cnn2d", 0, width=4), x, y, steps=1, progress=False, device="cpu")
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, name",
+    [
+        ({"epochs": 0}, ValueError, "epochs"),
+        ({"batch_size": True}, TypeError, "batch_size"),
+        ({"steps": 2.0}, TypeError, "steps"),
+        ({"schedule": "linear"}, ValueError, "schedule"),
+        ({"seed": -1}, ValueError, "seed"),
+        ({"progress": "no"}, TypeError, "progress"),
+        ({"augment": 3}, TypeError, "augment"),
+    ],
+)
+def test_fit_validates_its_arguments(kwargs, exc, name):
+    x, y = _tiny()
+    with pytest.raises(exc, match=name):
+        training.fit(training.make_model("cnn2d", 0, width=4), x, y, progress=False, device="cpu", **kwargs)
+
+
+def test_evaluate_edges():
+    x, y = _tiny()
+    model = training.make_model("cnn2d", 0, num_classes=3, width=4)
+    with pytest.raises(ValueError, match="x is empty"):
+        training.evaluate(model, x[:0], y[:0])
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match="batch_size"):
+            training.evaluate(model, x, y, batch_size=bad)
+    with pytest.raises(TypeError, match="n_bins"):
+        training.evaluate(model, x, y, n_bins=True)
+    with pytest.raises(ValueError, match="y must hold labels"):
+        training.evaluate(model, x, y + 5)
+
+    class Mean(torch.nn.Module):  # no parameters at all: once a bare StopIteration
+        def forward(self, b):
+            return torch.stack([b.flatten(1).mean(1), -b.flatten(1).mean(1), 0 * b.flatten(1).mean(1)], 1)
+
+    res = training.evaluate(Mean(), x, y)
+    assert 0.0 <= res.accuracy <= 1.0 and res.probs.shape == (12, 3)

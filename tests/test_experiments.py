@@ -1,0 +1,69 @@
+"""experiments: seeds are validated (never truncated), subsets are balanced; training forwards the old names."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lessonlib import experiments, training
+from lessonlib.utils import make_generator
+
+
+@pytest.mark.parametrize("bad", [[0.5, 1.5], "ab", [1, "2"], [-1], True, 0, [], 2.0, None])
+def test_seeds_are_validated_not_truncated(bad):
+    with pytest.raises((TypeError, ValueError), match="seeds"):
+        experiments.map_seeds(lambda s: s, bad, workers=1, device="cpu", progress=False)
+
+
+def test_seed_lists_in_every_integer_form():
+    run = lambda seeds: experiments.map_seeds(lambda s: s, seeds, workers=1, device="cpu", progress=False)  # noqa: E731
+    assert run(3) == [0, 1, 2]
+    assert run(range(2, 4)) == [2, 3]
+    assert run(torch.tensor([4, 5])) == [4, 5]
+    assert run((7,)) == [7]
+
+
+def test_repeat_over_seeds_summary():
+    summary = experiments.repeat_over_seeds(lambda s: float(s), [1, 2, 3], workers=1, device="cpu", progress=False)
+    assert summary.mean("value") == pytest.approx(2.0) and summary.std("value") == pytest.approx(1.0)
+    assert summary.format("value", 1) == "2.0 ± 1.0 (n=3)"
+
+
+@settings(max_examples=30, deadline=None)
+@given(k=st.integers(1, 5), per=st.integers(2, 8), seed=st.integers(0, 1000), data=st.data())
+def test_stratified_subset_contract(k, per, seed, data):
+    y = torch.arange(k * per) % k
+    n = data.draw(st.integers(k, k * per))
+    idx = experiments.stratified_subset(y, n, generator=make_generator(seed))
+    again = experiments.stratified_subset(y, n, generator=make_generator(seed))
+    assert torch.equal(idx, again) and idx.dtype == torch.int64
+    assert idx.unique().numel() == n
+    counts = torch.bincount(y[idx], minlength=k)
+    assert int(counts.max() - counts.min()) <= 1
+
+
+def test_stratified_subset_edges():
+    with pytest.raises(ValueError, match="y is empty"):
+        experiments.stratified_subset(torch.zeros(0, dtype=torch.long), 0)
+    y = torch.arange(8) % 2
+    with pytest.raises(TypeError, match="generator"):
+        experiments.stratified_subset(y, 4, generator=3)
+    with pytest.raises(TypeError, match="n must"):
+        experiments.stratified_subset(y, 4.0)
+    with pytest.raises(TypeError, match="integer class labels"):
+        experiments.stratified_subset(y.bool(), 2)
+
+
+def test_learning_curve_validates_sizes():
+    x, y = torch.rand(20, 1, 8, 8), torch.arange(20) % 2
+    for bad in ([4.5], "12", [0]):
+        with pytest.raises((TypeError, ValueError), match="sizes"):
+            experiments.learning_curve(x, y, x, y, sizes=bad, settings={"none": None}, seeds=1, progress=False)
+
+
+def test_training_forwards_the_moved_names():
+    for name in ("map_seeds", "repeat_over_seeds", "learning_curve", "stratified_subset", "SeedSummary"):
+        assert getattr(training, name) is getattr(experiments, name)
+    from lessonlib.training import LearningCurve, parallel_workers  # noqa: F401  (old import paths still work)
