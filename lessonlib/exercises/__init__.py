@@ -612,8 +612,10 @@ class Exercise:
         variants: right answers written differently from ``solution`` that must PASS.
         secrets: strings no wrong-answer feedback may contain.
         function: True when the answer is a function (probed through the engine's wrapper).
-        args: extra positional arguments the checker needs besides the answer (e.g. data for 06.2);
-            ``solution_args`` gives them to the tests (a callable returning the tuple).
+        solution_args: for a checker that needs data besides the answer (``check(answer, *args)``, e.g.
+            06.2's labels and predictions), a callable returning ``args`` for which ``solution``,
+            ``wrong`` and ``variants`` are the answers the tests use.
+        shown: what ``reveal`` shows as the solution (e.g. code computing a data-dependent answer).
     """
 
     notebook: str
@@ -631,6 +633,7 @@ class Exercise:
     pass_message: str = ""
     solution_args: Callable[[], tuple] | None = None
     allow_none: bool = False
+    shown: str = ""
     checker: Callable[..., Feedback] = field(default=None, repr=False)  # type: ignore[assignment]
 
     @property
@@ -655,7 +658,9 @@ class Exercise:
         )
 
     def solution_text(self) -> str:
-        """The model solution as text: a function's source, or the value's repr."""
+        """The model solution as text: ``shown`` if given, else a function's source or the value's repr."""
+        if self.shown:
+            return self.shown.strip("\n")
         if callable(self.solution):
             try:
                 return inspect.getsource(self.solution).rstrip()
@@ -692,6 +697,7 @@ class Notebook:
         pass_message: str = "",
         solution_args: Callable[[], tuple] | None = None,
         allow_none: bool = False,
+        shown: str = "",
     ) -> Callable[[Callable[..., str | None]], Callable[..., Feedback]]:
         """Register exercise ``number``; the decorated grader becomes its checker.
 
@@ -725,6 +731,7 @@ class Notebook:
                 pass_message,
                 solution_args,
                 allow_none,
+                shown,
             )
 
             def checker(answer: Any, *args: Any, must_pass: bool = False) -> Feedback:
@@ -765,7 +772,7 @@ class Notebook:
         Returns the markdown shown (displayed as Markdown in a notebook, printed elsewhere).
         """
         ex = self._get(k)
-        lang = "python" if callable(ex.solution) else ""
+        lang = "python" if callable(ex.solution) or ex.shown else ""
         body = f"**Model solution, {ex.name}**\n\n```{lang}\n{ex.solution_text()}\n```\n\n{ex.explanation}"
         try:
             from IPython import get_ipython
