@@ -352,3 +352,25 @@ def test_fuzz_augment_tabular_contract(n_rows, n_feat, seed, scale, p, dtype):
     assert torch.equal(a.isnan(), ma) and torch.isfinite(a[~ma]).all()
     if scale == 0:
         assert torch.equal(a[~ma], x[~ma])
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    n_rows=st.integers(1, 20),
+    n_feat=st.integers(1, 4),
+    copies=st.integers(0, 4),
+    seed=st.integers(0, 10_000),
+    dtype=st.sampled_from([torch.float32, torch.float64, torch.float16]),
+)
+def test_fuzz_augment_rows_contract(n_rows, n_feat, copies, seed, dtype):
+    x = (torch.randn(n_rows, n_feat, generator=make_generator(seed)) + 5).to(dtype)
+    y = torch.arange(n_rows)
+    sd = torch.ones(n_feat, dtype=dtype)
+    before = x.clone()
+    xb, yb, mb = T.augment_rows(x, y, copies=copies, feature_std=sd, dropout_prob=0.3, generator=make_generator(seed))
+    xc, yc, mc = T.augment_rows(x, y, copies=copies, feature_std=sd, dropout_prob=0.3, generator=make_generator(seed))
+    assert torch.equal(x, before)
+    assert xb.shape == ((copies + 1) * n_rows, n_feat) and xb.dtype == dtype
+    assert torch.equal(xb[:n_rows], x) and torch.equal(yb, y.repeat(copies + 1))
+    assert torch.equal(xb.nan_to_num(-1), xc.nan_to_num(-1)) and torch.equal(mb, mc)
+    assert torch.equal(mb, xb.isnan()) and not mb[:n_rows].any()
