@@ -32,7 +32,7 @@ help:
 	@echo "make nb NB=04  - run one notebook's nbval check"
 	@echo "make outputs - re-execute every notebook in a fresh kernel and store its outputs"
 	@echo "make bench   - run the performance comparisons in benchmarks/"
-	@echo "make slides  - one offline HTML slide deck per notebook in build/slides/ (REVEAL_JS=dir to use reveal.js)"
+	@echo "make slides  - one offline reveal.js deck (HTML + PDF) per notebook in build/slides/ (SLIDES_PDF=0: HTML only)"
 	@echo "make book    - the course as a static, searchable HTML site in build/book/ (from stored outputs)"
 	@echo "make student - student copies (no solutions, no outputs) in build/student/"
 	@echo "make test-browser - open every notebook in JupyterLab and every slide deck in headless Chromium (screenshots in test-artifacts/)"
@@ -116,10 +116,11 @@ book: $(STAMP)
 	$(BIN)/python -m sphinx -b html -q -W --keep-going -c book . build/book
 	@echo "book: open build/book/index.html"
 
-# Instructor kit (docs/teaching_guide.md): decks and student copies, built offline from the notebooks.
-REVEAL_JS ?=
-slides: $(STAMP)
-	$(BIN)/python tools/slides.py build --out build/slides $(if $(REVEAL_JS),--reveal-js $(REVEAL_JS))
+# Instructor kit (docs/teaching_guide.md): decks (reveal.js and KaTeX from vendor/, one self-contained
+# HTML file each, plus a PDF printed by headless Chromium) and student copies, built offline.
+SLIDES_PDF ?= 1
+slides: $(STAMP) $(if $(filter 1,$(SLIDES_PDF)),browser)
+	$(BIN)/python tools/slides.py build --out build/slides $(if $(filter 1,$(SLIDES_PDF)),--pdf)
 
 student: $(STAMP)
 	$(BIN)/python tools/student.py --out build/student

@@ -152,8 +152,8 @@ def test_deck_notebook_splits_sections_and_puts_exercises_last():
 def test_bad_inputs_are_named():
     with pytest.raises(FileNotFoundError, match="notebooks"):
         slides.notebook_paths(["no/such/notebook.ipynb"])
-    with pytest.raises(FileNotFoundError, match="reveal_js"):
-        slides.vendor_reveal(REPO / "no-such-reveal", REPO / "build")
+    with pytest.raises(FileNotFoundError, match="vendor"):
+        slides._read_vendor("reveal.js/dist/no-such-file.js")
     with pytest.raises(ValueError, match="out_dir"):
         student.write_student_copy(REPO / "notebooks" / "x.ipynb", REPO / "notebooks")
 
@@ -272,7 +272,8 @@ def test_deck_is_self_contained(deck_dir, path):
     soup = deck_soup(deck_dir, path)
     assert asset_problems(soup, deck_dir) == []
     inline = [s.get_text() for s in soup.find_all("script") if not s.get("src")]
-    assert any("window.deck" in s for s in inline), "the embedded presenter is missing"
+    assert any("Reveal.initialize" in s for s in inline), "reveal.js is not inlined and started"
+    assert any("renderMathInElement" in s for s in inline), "KaTeX's auto-render is not inlined"
 
 
 def test_stock_nbconvert_slides_would_fetch_from_the_network(tmp_path):
@@ -282,26 +283,6 @@ def test_stock_nbconvert_slides_would_fetch_from_the_network(tmp_path):
     html, _ = SlidesExporter().from_notebook_node(slides.stamp(toy_notebook()))
     problems = asset_problems(bs4.BeautifulSoup(html, "html.parser"), tmp_path)
     assert any("reveal" in p and "network" in p for p in problems), problems
-
-
-def test_reveal_js_option_vendors_a_local_copy(tmp_path):
-    fake = tmp_path / "reveal.js-4"
-    for rel in ("dist/reveal.js", "dist/reveal.css", "dist/theme/white.css", "plugin/notes/notes.js"):
-        (fake / rel).parent.mkdir(parents=True, exist_ok=True)
-        (fake / rel).write_text("/* stand-in */")
-    out = tmp_path / "slides"
-    nb_path = tmp_path / "99_toy.ipynb"
-    nbformat.write(toy_notebook(), nb_path)
-    (deck,) = slides.build([nb_path], out, reveal_js=fake)
-    soup = bs4.BeautifulSoup(deck.read_text(encoding="utf-8"), "html.parser")
-    srcs = [s["src"] for s in soup.find_all("script", src=True)]
-    assert srcs == ["reveal.js/dist/reveal.js", "reveal.js/plugin/notes/notes.js"]
-    assert all((out / s).is_file() for s in srcs)
-    assert not any("window.deck" in s.get_text() for s in soup.find_all("script"))
-
-
-# ---------------------------------------------------------------------------------------------------
-# Student copies.
 
 
 def solution_lines(nb: nbformat.NotebookNode) -> set[str]:
@@ -315,6 +296,10 @@ def solution_lines(nb: nbformat.NotebookNode) -> set[str]:
                 if len(line) > 3 and line not in elsewhere and line != "# Solution (try the exercise first)":
                     lines.add(line)
     return lines
+
+
+# ---------------------------------------------------------------------------------------------------
+# Student copies.
 
 
 def test_student_copy_of_a_toy_notebook(tmp_path):

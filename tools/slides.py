@@ -63,7 +63,6 @@ from __future__ import annotations
 import argparse
 import copy
 import re
-import shutil
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -245,143 +244,489 @@ def exercises_last(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return out
 
 
-def deck_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The in-memory notebook a deck is rendered from: headings split, exercises last, stamped."""
-    return stamp(exercises_last(split_headings(nb)))
+# --------------------------------------------------------------------------------------------------
+# One idea per slide: long prose split, long code shortened, figures on their own sub-slide, and a
+# page break wherever a slide's estimated height would pass the 1280×720 canvas.
+
+#: Prose budget per slide (words) and code budget per cell (lines) shown on a slide.
+MAX_WORDS = 120
+MAX_CODE_LINES = 25
+#: Estimated content height a slide may hold (px on the 1280×720 canvas, margins excluded).
+SLIDE_BUDGET_PX = 610
+FIGURE_MAX_PX = 540  # the CSS below caps figures at this height
+TEXT_OUTPUT_LINES = 14  # printed output shown on a slide (the rest: "see the notebook")
+FIGURE_ONLY_TAG = "deck-figure-only"  # the figure half of a split code cell (its source is removed)
+CONTINUED_TAG = "deck-continued"  # a cell that must open a new sub-slide (pagination)
+ZOOM_STEPS = (0.9, 0.8, 0.7, 0.6, 0.5)  # a cell taller than a slide is shown at the first that fits
+NOTES_TAG = "deck-notes"
+
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(*\"“])")
+
+
+def _words(text: str) -> int:
+    return len(re.findall(r"[\w$\\-]+", re.sub(r"\(([^)]*)\)\[[^\]]*\]|<[^>]+>", " ", text)))
+
+
+def _blocks(source: str) -> list[str]:
+    """Markdown split into blocks at blank lines, keeping fenced code, tables and lists whole."""
+    blocks, current, fenced = [], [], False
+    for line in source.split("\n"):
+        if _FENCE.match(line):
+            fenced = not fenced
+        if not line.strip() and not fenced:
+            if current:
+                blocks.append("\n".join(current))
+                current = []
+            continue
+        current.append(line)
+    if current:
+        blocks.append("\n".join(current))
+    return blocks
+
+
+def _split_block(block: str) -> list[str]:
+    """A block over MAX_WORDS: a list at item boundaries, a paragraph at sentence boundaries."""
+    if _words(block) <= MAX_WORDS or _FENCE.match(block) or block.lstrip().startswith("|"):
+        return [block]
+    lines = block.split("\n")
+    if re.match(r"^\s*([-*+]|\d+\.)\s", lines[0]):
+        items: list[list[str]] = []
+        for line in lines:
+            if re.match(r"^([-*+]|\d+\.)\s", line) or not items:
+                items.append([line])
+            else:
+                items[-1].append(line)
+        pieces = ["\n".join(i) for i in items]
+    else:
+        pieces = _SENTENCE_END.split(block)
+    chunks, current = [], ""
+    joiner = "\n" if len(pieces) and re.match(r"^\s*([-*+]|\d+\.)\s", pieces[0]) else " "
+    budget = MAX_WORDS - 15  # room for the heading that may open the chunk
+    for piece in pieces:
+        if current and _words(current + " " + piece) > budget:
+            chunks.append(current)
+            current = piece
+        else:
+            current = f"{current}{joiner}{piece}" if current else piece
+    chunks.append(current)
+    return chunks
+
+
+def split_prose(source: str) -> list[str]:
+    """Markdown text as chunks of at most ``MAX_WORDS`` words each (blocks packed greedily, a heading
+    stays with what follows it). A text within budget comes back as one chunk, unchanged."""
+    if _words(source) <= MAX_WORDS:
+        return [source]
+    chunks, current = [], []
+    for block in (b for blk in _blocks(source) for b in _split_block(blk)):
+        size = sum(_words(b) for b in current)
+        only_heading = all(_HEADING.match(b.strip()) for b in current)
+        if current and not only_heading and size + _words(block) > MAX_WORDS:
+            chunks.append("\n\n".join(current))
+            current = []
+        current.append(block)
+    chunks.append("\n\n".join(current))
+    return chunks
+
+
+def shorten_code(source: str) -> str:
+    """Code over ``MAX_CODE_LINES`` lines: its first lines and a pointer to the notebook for the rest."""
+    lines = source.rstrip("\n").split("\n")
+    if len(lines) <= MAX_CODE_LINES:
+        return source
+    keep = MAX_CODE_LINES - 1
+    return "\n".join([*lines[:keep], f"# … {len(lines) - keep} more lines: see the notebook"])
+
+
+def _png_size(data: str) -> tuple[int, int] | None:
+    import base64
+    import struct
+
+    try:
+        head = base64.b64decode(data[:48])
+    except ValueError:
+        return None
+    if head[:8] != b"\x89PNG\r\n\x1a\n":
+        return None
+    return struct.unpack(">II", head[16:24])
+
+
+def _figure_px(output) -> float:
+    size = _png_size(output.get("data", {}).get("image/png", ""))
+    if size is None:
+        return FIGURE_MAX_PX
+    w, h = size
+    # matplotlib's stored PNGs are at 2x for high-dpi screens when width > canvas
+    return min(FIGURE_MAX_PX, h * min(1.0, 1180 / max(w, 1)))
+
+
+def _text_lines(text: str, width: int) -> int:
+    return sum(max(1, -(-len(line) // width)) for line in text.split("\n"))
+
+
+def _markdown_px(text: str) -> float:
+    px = 0.0
+    for block in _blocks(text):
+        first = block.strip().split("\n", 1)[0]
+        if _HEADING.match(first):
+            px += 62 + 34 * _text_lines(block.split("\n", 1)[1] if "\n" in block else "", 88)
+        elif _FENCE.match(block):
+            px += 24 + 21 * _text_lines(block, 118)
+        else:
+            px += 14 + 33 * _text_lines(block, 88)
+    return px
+
+
+def _output_px(output) -> float:
+    data = output.get("data", {})
+    if output.get("output_type") == "stream":
+        return 12 + 20 * _text_lines(output.get("text", ""), 118)
+    if any(m in data for m in _IMAGE_MIMES):
+        return _figure_px(output) + 10
+    if "text/markdown" in data:
+        return _markdown_px(data["text/markdown"])
+    if "text/html" in data:
+        html = data["text/html"]
+        rows = html.count("<tr")
+        return 20 + 30 * rows if rows else 14 + 33 * _text_lines(re.sub(r"<[^>]+>", "", html), 88)
+    if "text/plain" in data:
+        return 12 + 20 * _text_lines(data["text/plain"], 118)
+    return 0.0
+
+
+def estimate_px(cell) -> float:
+    """Rough height of a cell on the deck's canvas (px): the font sizes of the deck's CSS, wrapped lines."""
+    if cell.cell_type == "markdown":
+        return _markdown_px(cell.source)
+    if cell.cell_type != "code":
+        return 0.0
+    px = 0.0 if FIGURE_ONLY_TAG in _tags(cell) else 26 + 21 * _text_lines(cell.source, 118)
+    return px + sum(_output_px(o) for o in cell.get("outputs", []))
+
+
+def _trim_markdown(text: str, budget_px: float) -> str:
+    """Markdown output cut at a block boundary once it would pass ``budget_px``, with a pointer."""
+    kept, used = [], 0.0
+    blocks = _blocks(text)
+    for block in blocks:
+        if kept and used + _markdown_px(block) > budget_px:
+            return "\n\n".join([*kept, f"*… {len(blocks) - len(kept)} more blocks: see the notebook.*"])
+        kept.append(block)
+        used += _markdown_px(block)
+    return text
+
+
+def _is_image(output) -> bool:
+    return output.get("output_type") in ("display_data", "execute_result") and any(
+        m in output.get("data", {}) for m in _IMAGE_MIMES
+    )
+
+
+def one_idea_per_slide(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of ``nb`` laid out for slides (before stamping): long prose split into several cells,
+    long code shortened, long printed output cut, and every figure moved into a cell of its own (the
+    code that drew it stays on the slide before). The notebook itself keeps the full text."""
+    out = copy.deepcopy(nb)
+    cells = []
+    for cell in out.cells:
+        if cell.cell_type == "markdown":
+            for k, text in enumerate(split_prose(cell.source)):
+                part = copy.deepcopy(cell)
+                part.source = text
+                if k:
+                    part["id"] = f"{cell.get('id', 'md')}-p{k}"[:64]
+                    part.metadata["tags"] = [*_tags(cell), CONTINUED_TAG]
+                cells.append(part)
+            continue
+        if cell.cell_type != "code" or is_solution(cell):
+            cells.append(cell)
+            continue
+        cell.source = shorten_code(cell.source)
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                lines = output.get("text", "").split("\n")
+                if len(lines) > TEXT_OUTPUT_LINES + 1:
+                    output["text"] = "\n".join([*lines[:TEXT_OUTPUT_LINES], "… (more output in the notebook)"])
+            elif "text/markdown" in output.get("data", {}):
+                output["data"]["text/markdown"] = _trim_markdown(output["data"]["text/markdown"], 1.4 * SLIDE_BUDGET_PX)
+        figures = [o for o in cell.get("outputs", []) if _is_image(o)]
+        if figures and cell.source.strip():
+            cell.outputs = [o for o in cell.outputs if not _is_image(o)]
+            cells.append(cell)
+            for j, figure in enumerate(figures):
+                fig = nbformat.v4.new_code_cell(source="", outputs=[figure])
+                fig["id"] = f"{cell.get('id', 'code')}-f{j}"[:64]
+                fig.metadata["tags"] = [FIGURE_ONLY_TAG]
+                fig.source = "# figure"  # removed by the exporter (remove_input); keeps the cell non-empty
+                cells.append(fig)
+        else:
+            cells.append(cell)
+    out.cells = cells
+    return out
+
+
+def paginate(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of a stamped deck notebook where a new sub-slide starts wherever the content shown so far
+    on the slide, plus the next cell, would pass ``SLIDE_BUDGET_PX`` (and at every continued text and
+    every figure that follows other content)."""
+    out = copy.deepcopy(nb)
+    used = 0.0
+    for cell in out.cells:
+        kind = cell.metadata.get("slideshow", {}).get("slide_type", "-")
+        if kind in ("skip", "notes"):
+            continue
+        height = estimate_px(cell)
+        starts = kind in ("slide", "subslide")
+        figure = FIGURE_ONLY_TAG in _tags(cell)
+        if not starts and used > 0 and (used + height > SLIDE_BUDGET_PX or CONTINUED_TAG in _tags(cell) or figure):
+            cell.metadata["slideshow"] = {**cell.metadata.get("slideshow", {}), "slide_type": "subslide"}
+            starts = True
+        if height > SLIDE_BUDGET_PX:  # one cell taller than a slide: shown smaller (see _DECK_CSS)
+            zoom = max(ZOOM_STEPS[-1], next((z for z in ZOOM_STEPS if z * height <= SLIDE_BUDGET_PX), ZOOM_STEPS[-1]))
+            cell.metadata["tags"] = [*_tags(cell), f"deck-zoom-{round(zoom * 100)}"]
+            height *= zoom
+        used = height if starts else used + height
+    return out
 
 
 # --------------------------------------------------------------------------------------------------
-# The deck template: nbconvert's reveal template with every remote <script>/<link> replaced.
+# Speaker notes, from the notebook itself and from docs/teaching_guide.md.
 
-_PRESENTER_CSS = """
-html, body { margin: 0; height: 100%; overflow: hidden; background: #fff; }
-.reveal { position: fixed; inset: 0; }
-.reveal .slides > section, .reveal .slides > section > section { display: none; }
-.reveal .slides > section.present, .reveal .slides > section > section.present { display: block; }
-.reveal .slides > section > section.present {
-  position: absolute; inset: 0 0 2.2rem 0; overflow-y: auto; box-sizing: border-box;
-  padding: 2rem max(3rem, calc((100vw - 1150px) / 2));
-}
-.reveal img { max-width: 100%; max-height: 62vh; height: auto; }
-/* long code scrolls in its box, so the figure below it stays on screen */
-.reveal .jp-InputArea-editor { display: block; max-height: 30vh; overflow: auto; }
-.reveal .fragment { opacity: 0; transition: opacity 0.25s; }
-.reveal .fragment.visible { opacity: 1; }
-.reveal aside.notes { display: none; }
-body.show-notes .reveal aside.notes { display: block; border-left: 4px solid #e8a33d; background: #fff8e6;
-  padding: 0.5rem 1rem; margin-top: 1rem; }
-.deck-bar { position: fixed; left: 0; right: 0; bottom: 0; height: 2.2rem; display: flex; align-items: center;
-  gap: 0.4rem; padding: 0 1rem; font: 14px sans-serif; color: #555; background: rgba(255,255,255,0.92); }
-.deck-bar button { font: 16px sans-serif; border: 1px solid #ccc; background: #fafafa; border-radius: 4px;
-  cursor: pointer; min-width: 2rem; }
-.deck-bar .deck-count { margin-left: auto; }
-.deck-progress { position: fixed; left: 0; top: 0; height: 4px; background: #2a76dd; width: 0; }
-@media print {
-  html, body { overflow: visible; height: auto; }
-  .reveal { position: static; }
-  .reveal .slides > section, .reveal .slides > section > section { display: block !important;
-    position: static !important; overflow: visible !important; page-break-after: always; }
-  .reveal .fragment { opacity: 1; }
-  .deck-bar, .deck-progress { display: none; }
-}
+TEACHING_GUIDE = REPO / "docs" / "teaching_guide.md"
+
+
+def guide_section(number: str, guide: str | None = None) -> dict[str, list[str] | str]:
+    """The teaching guide's section for notebook ``number`` ("04"): class time, goal, discussion
+    questions and mistakes, as plain strings (empty when the guide has no such section)."""
+    text = guide if guide is not None else (TEACHING_GUIDE.read_text() if TEACHING_GUIDE.exists() else "")
+    match = re.search(rf"(?ms)^## {re.escape(number)}\b.*?(?=^## |\Z)", text)
+    body = match.group(0) if match else ""
+
+    def field(name: str) -> str:
+        m = re.search(rf"\*\*{name}:\*\*\s*(.*?)(?:\n\n|\Z)", body, re.S)
+        return " ".join(m.group(1).split()) if m else ""
+
+    def items(name: str) -> list[str]:
+        m = re.search(rf"\*\*{name}\*\*\s*\n(.*?)(?:\n\n|\Z)", body, re.S)
+        if not m:
+            return []
+        parts = re.split(r"(?m)^(?:\d+\.|-)\s+", m.group(1))
+        return [" ".join(p.split()) for p in parts if p.strip()]
+
+    return {
+        "class_time": field("Class time"),
+        "goal": field("Goal"),
+        "questions": items("Discussion questions"),
+        "mistakes": items("Mistakes learners make"),
+    }
+
+
+def _plain(markdown: str) -> str:
+    text = re.sub(r"```.*?```", " ", markdown, flags=re.S)
+    text = re.sub(r"^#+\s*", "", text, flags=re.M)
+    text = re.sub(r"^>\s?", "", text, flags=re.M)
+    return " ".join(text.split())
+
+
+def _sentences(text: str, n: int) -> str:
+    """The first ``n`` sentences of a markdown text, without its heading line."""
+    body = "\n".join(line for line in text.split("\n") if not _HEADING.match(line.strip()))
+    parts = _SENTENCE_END.split(_plain(body))
+    return " ".join(parts[:n]).strip()
+
+
+def add_speaker_notes(nb: nbformat.NotebookNode, number: str, guide: str | None = None) -> nbformat.NotebookNode:
+    """A copy of a stamped, paginated deck notebook with a speaker-notes cell on every slide.
+
+    What the notes say, by slide: the title slide — class time and goal (teaching guide); a section
+    slide — the question to put to the room first, then what to say (the section's *In an interview*
+    box, else its opening sentences); a figure — ask for a prediction, then the reading that follows
+    it in the notebook; a continued slide — the point of its text; the interview answer — the guide's
+    discussion questions; the exercises — the mistakes learners make.
+    """
+    info = guide_section(number, guide)
+    cells = list(copy.deepcopy(nb.cells))
+    shown = [
+        i for i, c in enumerate(cells) if c.metadata.get("slideshow", {}).get("slide_type") not in ("skip", "notes")
+    ]
+    starts = [i for i in shown if cells[i].metadata["slideshow"]["slide_type"] in ("slide", "subslide")]
+    section_of: dict[int, int] = {}
+    current = 0
+    for i in shown:
+        if cells[i].metadata["slideshow"]["slide_type"] == "slide":
+            current = i
+        section_of[i] = current
+    notes_after: dict[int, str] = {}
+    for n, i in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else len(cells)
+        members = [j for j in shown if i <= j < end]
+        cell = cells[i]
+        title = heading(cell)
+        section = section_of[i]
+        sec_title = (heading(cells[section]) or (0, ""))[1].lower()
+        after = [cells[j] for j in shown if j > members[-1] and cells[j].cell_type == "markdown"][:1]
+        lines: list[str] = []
+        if i == starts[0]:
+            if info["class_time"]:
+                lines.append(f"**Class time:** {info['class_time']}")
+            if info["goal"]:
+                lines.append(f"**Goal:** {info['goal']}")
+            lines.append("Open with the interview question on this slide: ask two people how they would answer it now.")
+        elif FIGURE_ONLY_TAG in _tags(cell):
+            lines.append("Before the figure: ask what the class expects to see.")
+            reading = [cells[j] for j in members if cells[j].cell_type == "markdown"] or after
+            if reading:
+                lines.append(f"Then: {_sentences(reading[0].source, 2)}")
+        elif title and title[0] <= 2 and "interview answer" in title[1].lower():
+            lines.append("Ask one learner to give the answer aloud in 90 seconds before you show it.")
+            lines += [f"Discuss: {q}" for q in info["questions"]]
+        elif title and title[0] <= 2 and title[1].lower().startswith(_EXERCISES):
+            lines.append("Set the exercises; the checkers give hints, never the answers.")
+            lines += [f"Watch for: {m}" for m in info["mistakes"]]
+        else:
+            prose = [cells[j] for j in members if cells[j].cell_type == "markdown"]
+            box = next(
+                (
+                    cells[j]
+                    for j in shown
+                    if section_of.get(j) == section and "in an interview" in cells[j].source.lower()
+                ),
+                None,
+            )
+            if title and title[0] <= 2:
+                lines.append(f"Ask first: {title[1]} What would you answer?")
+            said = next((t for t in (_sentences(c.source, 2) for c in prose) if t), "")
+            if said:
+                lines.append(f"Say: {said}")
+            if box is not None and box is not (prose[0] if prose else None):
+                lines.append(f"Interview line: {_sentences(box.source, 2)}")
+            code = [
+                cells[j] for j in members if cells[j].cell_type == "code" and FIGURE_ONLY_TAG not in _tags(cells[j])
+            ]
+            if code:
+                lines.append("Run the cell live if there is time; ask what the printed numbers mean before reading on.")
+            if not lines:
+                lines.append(f"Continue {sec_title or 'the section'}.")
+        notes_after[members[-1]] = "\n\n".join(lines)
+    out_cells = []
+    for i, cell in enumerate(cells):
+        out_cells.append(cell)
+        if i in notes_after:
+            note = nbformat.v4.new_markdown_cell(notes_after[i])
+            note["id"] = f"{cell.get('id', 'c')}-n"[:64]
+            note.metadata["tags"] = [NOTES_TAG]
+            note.metadata["slideshow"] = {"slide_type": "notes"}
+            out_cells.append(note)
+    out = copy.deepcopy(nb)
+    out.cells = out_cells
+    return out
+
+
+def deck_notebook(nb: nbformat.NotebookNode, number: str = "", guide: str | None = None) -> nbformat.NotebookNode:
+    """The in-memory notebook a deck is rendered from: headings split, exercises last, one idea per
+    slide, stamped, paginated, with speaker notes (``number`` picks the teaching guide's section)."""
+    stamped = stamp(one_idea_per_slide(exercises_last(split_headings(nb))))
+    return add_speaker_notes(paginate(stamped), number, guide)
+
+
+# --------------------------------------------------------------------------------------------------
+# The deck template: nbconvert's reveal template, with reveal.js and KaTeX inlined from vendor/.
+
+VENDOR = REPO / "vendor"
+REVEAL_FILES = ("dist/reveal.css", "dist/theme/white.css", "dist/reveal.js", "dist/plugin/notes.js")
+KATEX_FILES = ("katex.min.css", "katex.min.js", "contrib/auto-render.min.js")
+
+_DECK_CSS = (
+    """
+html:not(.reveal-print), html:not(.reveal-print) body, html:not(.reveal-print) main { height: 100%; margin: 0; }
+html:not(.reveal-print) .reveal { height: 100%; }
+.reveal { font-size: 24px; }
+.reveal .slides { text-align: left; }
+.reveal .slides section { box-sizing: border-box; padding: 8px 24px; }
+.reveal h1 { font-size: 46px; } .reveal h2 { font-size: 38px; } .reveal h3 { font-size: 30px; }
+.reveal h1, .reveal h2, .reveal h3 { text-transform: none; margin: 0 0 14px 0; line-height: 1.15; }
+.reveal p, .reveal li { line-height: 1.35; margin: 0 0 10px 0; }
+.reveal ul, .reveal ol { display: block; margin-left: 1.1em; }
+.reveal img { max-width: 100%; max-height: """
+    + str(FIGURE_MAX_PX)
+    + """px; height: auto; margin: 0 auto; display: block; }
+.reveal pre, .reveal .highlight pre { font-size: 15px; line-height: 1.4; white-space: pre-wrap;
+  word-break: break-word; box-shadow: none; margin: 4px 0; width: 100%; }
+.reveal .jp-OutputArea-output pre { font-size: 14px; line-height: 1.4; }
+.reveal table { font-size: 18px; }
+.reveal .jp-InputPrompt, .reveal .jp-OutputPrompt { display: none; }
+.reveal .jp-Cell, .reveal .jp-InputArea, .reveal .jp-OutputArea, .reveal .highlight, .reveal pre,
+.reveal .jp-RenderedHTMLCommon, .reveal .jp-OutputArea-output { box-sizing: border-box; max-width: 100%; }
+.reveal .katex { font-size: 1.05em; }
+a.anchor-link { display: none; }
+.jp-Notebook { padding: 0; }
+"""
+    + "\n".join(f".reveal .celltag_deck-zoom-{round(z * 100)} {{ zoom: {z}; }}" for z in ZOOM_STEPS)
+    + """
+:root { --jp-cell-prompt-width: 0px; --jp-code-font-size: 15px; --jp-content-font-size1: 24px; }
+"""
+)
+
+
+def _read_vendor(rel: str) -> str:
+    path = VENDOR / rel
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} is missing: the decks inline reveal.js and KaTeX from vendor/ (see vendor/README.md)"
+        )
+    return path.read_text(encoding="utf-8")
+
+
+def _katex_css() -> str:
+    """KaTeX's stylesheet with its fonts inlined as data: URLs, so a deck is one file."""
+    import base64
+
+    css = _read_vendor("katex/katex.min.css")
+
+    def inline(match: re.Match) -> str:
+        font = VENDOR / "katex" / match.group(1)
+        return f"url(data:font/woff2;base64,{base64.b64encode(font.read_bytes()).decode('ascii')})"
+
+    return re.sub(r"url\((fonts/[^)]+\.woff2)\)", inline, css)
+
+
+def _inline_script(code: str) -> str:
+    return code.replace("</script", "<\\/script")
+
+
+_INIT_JS = r"""
+renderMathInElement(document.querySelector(".reveal .slides"), {
+  delimiters: [
+    {left: "$$", right: "$$", display: true}, {left: "\\[", right: "\\]", display: true},
+    {left: "$", right: "$", display: false}, {left: "\\(", right: "\\)", display: false}
+  ],
+  ignoredTags: ["script", "noscript", "style", "textarea", "pre", "code", "option"],
+  throwOnError: false
+});
+Reveal.initialize({
+  hash: true, width: 1280, height: 720, margin: 0.03, center: false, transition: "none",
+  controls: true, progress: true, slideNumber: "h.v", showNotes: false, pdfMaxPagesPerSlide: 1,
+  navigationMode: "linear",
+  plugins: [RevealNotes]
+});
 """
 
-_PRESENTER_JS = """
-(function () {
-  "use strict";
-  var root = document.querySelector(".reveal .slides");
-  function kids(el) {
-    return Array.prototype.filter.call(el.children, function (c) { return c.tagName === "SECTION"; });
-  }
-  var stacks = kids(root), pages = [];
-  stacks.forEach(function (stack, h) {
-    var inner = kids(stack);
-    (inner.length ? inner : [stack]).forEach(function (el, v) {
-      pages.push({ h: h, v: v, el: el, stack: stack, frags: el.querySelectorAll(".fragment") });
-    });
-  });
-  var bar = document.createElement("div"), progress = document.createElement("div");
-  bar.className = "deck-bar"; progress.className = "deck-progress";
-  bar.innerHTML = '<button data-go="prev" title="previous (left)">&#9664;</button>' +
-    '<button data-go="up" title="up">&#9650;</button><button data-go="down" title="down">&#9660;</button>' +
-    '<button data-go="next" title="next (right, space)">&#9654;</button>' +
-    '<button data-go="notes" title="speaker notes (s)">notes</button><span class="deck-count"></span>';
-  document.body.appendChild(bar); document.body.appendChild(progress);
-  var count = bar.querySelector(".deck-count"), index = 0, shown = 0;
 
-  function show(i, f) {
-    if (!pages.length) { return; }
-    index = Math.max(0, Math.min(pages.length - 1, i));
-    var page = pages[index];
-    shown = Math.max(0, Math.min(page.frags.length, f));
-    pages.forEach(function (p) { p.el.classList.remove("present"); p.stack.classList.remove("present"); });
-    page.stack.classList.add("present"); page.el.classList.add("present");
-    Array.prototype.forEach.call(page.frags, function (el, k) { el.classList.toggle("visible", k < shown); });
-    count.textContent = (page.h + 1) + "." + (page.v + 1) + "  /  " + stacks.length;
-    progress.style.width = (100 * (index + 1) / pages.length) + "%";
-    var hash = "#/" + page.h + "/" + page.v;
-    if (location.hash !== hash) { history.replaceState(null, "", hash); }
-  }
-  function find(h, v) {
-    for (var k = 0; k < pages.length; k++) { if (pages[k].h === h && pages[k].v === v) { return k; } }
-    return -1;
-  }
-  function next() {
-    if (shown < pages[index].frags.length) { show(index, shown + 1); } else { show(index + 1, 0); }
-  }
-  function prev() {
-    if (shown > 0) { show(index, shown - 1); } else if (index > 0) { show(index - 1, 1e9); }
-  }
-  function vertical(step) {
-    var k = find(pages[index].h, pages[index].v + step);
-    if (k >= 0) { show(k, step < 0 ? 1e9 : 0); }
-  }
-  function fromHash() {
-    var m = /^#\\/(\\d+)(?:\\/(\\d+))?/.exec(location.hash);
-    var k = m ? find(+m[1], +(m[2] || 0)) : -1;
-    if (k < 0 && location.hash.length > 1) {  // a link to a heading: go to the slide that holds it
-      var target = document.getElementById(decodeURIComponent(location.hash.slice(1)));
-      for (var j = 0; target && j < pages.length; j++) {
-        if (pages[j].el.contains(target)) { k = j; break; }
-      }
-    }
-    show(k >= 0 ? k : index, 0);
-  }
-  var actions = {
-    next: next, prev: prev, up: function () { vertical(-1); }, down: function () { vertical(1); },
-    notes: function () { document.body.classList.toggle("show-notes"); }
-  };
-  bar.addEventListener("click", function (e) {
-    var go = e.target.getAttribute("data-go");
-    if (go) { actions[go](); }
-  });
-  document.addEventListener("keydown", function (e) {
-    if (e.altKey || e.ctrlKey || e.metaKey) { return; }
-    var key = e.key, handled = true;
-    if (key === "ArrowRight" || key === " " || key === "PageDown" || key === "n") { next(); }
-    else if (key === "ArrowLeft" || key === "PageUp" || key === "p" || key === "Backspace") { prev(); }
-    else if (key === "ArrowDown") { actions.down(); }
-    else if (key === "ArrowUp") { actions.up(); }
-    else if (key === "Home") { show(0, 0); }
-    else if (key === "End") { show(pages.length - 1, 1e9); }
-    else if (key === "s") { actions.notes(); }
-    else if (key === "f" && document.documentElement.requestFullscreen) {
-      document.documentElement.requestFullscreen();
-    }
-    else { handled = false; }
-    if (handled) { e.preventDefault(); }
-  });
-  window.addEventListener("hashchange", fromHash);
-  window.deck = { pages: pages, show: show, next: next, prev: prev,
-                  current: function () { return [index, shown]; } };
-  fromHash();
-})();
-"""
-
-_TEMPLATE = (
-    """{%- extends 'reveal/index.html.j2' -%}
-{%- set local_reveal = resources.course_deck.reveal_url_prefix -%}
-
+def _template() -> str:
+    styles = "\n".join(f"<style>{_read_vendor('reveal.js/' + f)}</style>" for f in REVEAL_FILES[:2])
+    styles += f"\n<style>{_katex_css()}</style>"
+    scripts = "\n".join(
+        f"<script>{_inline_script(_read_vendor(rel))}</script>"
+        for rel in (
+            "reveal.js/dist/reveal.js",
+            "reveal.js/dist/plugin/notes.js",
+            "katex/katex.min.js",
+            "katex/contrib/auto-render.min.js",
+        )
+    )
+    return (
+        """{%- extends 'reveal/index.html.j2' -%}
 {%- block header -%}
 <!DOCTYPE html>
 <html lang="{{ resources.language_code }}">
@@ -390,10 +735,9 @@ _TEMPLATE = (
 <meta name="viewport" content="width=device-width, initial-scale=1" />
 {% set nb_title = nb.metadata.get('title', resources['metadata']['name']) | escape_html_keep_quotes %}
 <title>{{ nb_title }} slides</title>
-{%- if local_reveal %}
-<link rel="stylesheet" href="{{ local_reveal }}/dist/reveal.css">
-<link rel="stylesheet" href="{{ local_reveal }}/dist/theme/white.css" id="theme">
-{%- endif %}
+{% raw %}"""
+        + styles
+        + """{% endraw %}
 {% for css in resources.inlining.css -%}
 <style type="text/css">
 {{ css }}
@@ -401,23 +745,9 @@ _TEMPLATE = (
 {% endfor %}
 {{ resources.include_css("static/index.css") }}
 {{ resources.include_css("static/theme-light.css") }}
-<style type="text/css">
-a.anchor-link { display: none; }
-.highlight { margin: 0.4em; }
-.jp-Notebook { padding: 0; }
-:root {
-  --jp-ui-font-size1: 20px;
-  --jp-content-font-size1: 20px;
-  --jp-code-font-size: 17px;
-  --jp-cell-prompt-width: 0px;
-}
-</style>
-{{ resources.include_css("static/custom_reveal.css") }}
-{%- if not local_reveal %}
-<style type="text/css">"""
-    + _PRESENTER_CSS
-    + """</style>
-{%- endif %}
+<style type="text/css">{% raw %}"""
+        + _DECK_CSS
+        + """{% endraw %}</style>
 </head>
 {%- endblock header -%}
 
@@ -429,36 +759,30 @@ a.anchor-link { display: none; }
 {%- endblock body_header -%}
 
 {% block footer %}
-{%- if local_reveal %}
-<script src="{{ local_reveal }}/dist/reveal.js"></script>
-<script src="{{ local_reveal }}/plugin/notes/notes.js"></script>
-<script>
-Reveal.initialize({controls: true, progress: true, history: true, transition: "slide",
-                   plugins: [RevealNotes], width: 1100, height: 760});
-</script>
-{%- else %}
-<script>"""
-    + _PRESENTER_JS
-    + """</script>
-{%- endif %}
+{% raw %}"""
+        + scripts
+        + "\n<script>"
+        + _INIT_JS
+        + """</script>{% endraw %}
 </html>
 {% endblock footer %}
 """
-)
+    )
 
 
-def make_exporter(*, reveal_url_prefix: str = ""):
-    """A configured ``SlidesExporter`` that writes self-contained decks (no remote resource)."""
+def make_exporter():
+    """A configured ``SlidesExporter`` that writes self-contained reveal.js decks (no remote resource)."""
     from jinja2 import DictLoader
     from nbconvert.exporters import SlidesExporter
     from traitlets.config import Config
 
     config = Config()
-    config.SlidesExporter.reveal_url_prefix = reveal_url_prefix
     config.SlidesExporter.embed_images = True
     config.SlidesExporter.exclude_input_prompt = True
     config.SlidesExporter.exclude_output_prompt = True
-    exporter = SlidesExporter(config=config, extra_loaders=[DictLoader({"course_deck.html.j2": _TEMPLATE})])
+    config.TagRemovePreprocessor.enabled = True
+    config.TagRemovePreprocessor.remove_input_tags = {FIGURE_ONLY_TAG}
+    exporter = SlidesExporter(config=config, extra_loaders=[DictLoader({"course_deck.html.j2": _template()})])
     exporter.template_file = "course_deck.html.j2"
     return exporter
 
@@ -478,37 +802,17 @@ def _link_decks(html: str, available: Iterable[str]) -> str:
     return _NB_LINK.sub(swap, html)
 
 
-def vendor_reveal(reveal_js: str | Path, out_dir: str | Path) -> str:
-    """Copy a local reveal.js release's ``dist/`` and ``plugin/`` into ``out_dir/reveal.js``.
-
-    Returns the relative URL prefix the decks use. Raises ``FileNotFoundError`` naming what is missing.
-    """
-    src, dest = Path(reveal_js), Path(out_dir) / "reveal.js"
-    needed = [src / "dist" / "reveal.js", src / "dist" / "reveal.css", src / "plugin" / "notes" / "notes.js"]
-    missing = [str(p) for p in needed if not p.is_file()]
-    if missing:
-        raise FileNotFoundError(f"reveal_js: expected a reveal.js 4 release folder, missing {missing}")
-    if dest.exists():
-        shutil.rmtree(dest)
-    for part in ("dist", "plugin"):
-        shutil.copytree(src / part, dest / part)
-    return "reveal.js"
-
-
-def build_deck(path: str | Path, out_dir: str | Path = DEFAULT_OUT, *, reveal_url_prefix: str = "") -> Path:
+def build_deck(path: str | Path, out_dir: str | Path = DEFAULT_OUT) -> Path:
     """Render one notebook's deck to ``out_dir/<name>.slides.html`` and return its path.
 
-    The notebook file is read, never written. The deck embeds its figures and (unless
-    ``reveal_url_prefix`` names a local reveal.js copy) its presenter, so it opens offline.
+    The notebook file is read, never written. The deck inlines reveal.js, KaTeX and its figures, so it
+    is one file that opens offline.
     """
     path, out_dir = Path(path), Path(out_dir)
     nb = nbformat.read(path, as_version=4)
-    exporter = make_exporter(reveal_url_prefix=reveal_url_prefix)
-    resources = {
-        "metadata": {"name": path.stem, "path": str(path.parent)},
-        "course_deck": {"reveal_url_prefix": reveal_url_prefix},
-    }
-    html, _ = exporter.from_notebook_node(deck_notebook(nb), resources=resources)
+    exporter = make_exporter()
+    resources = {"metadata": {"name": path.stem, "path": str(path.parent)}}
+    html, _ = exporter.from_notebook_node(deck_notebook(nb, path.stem[:2]), resources=resources)
     html = _link_decks(html, (p.stem for p in path.parent.glob(NOTEBOOK_GLOB)))
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{path.stem}.slides.html"
@@ -516,12 +820,35 @@ def build_deck(path: str | Path, out_dir: str | Path = DEFAULT_OUT, *, reveal_ur
     return target
 
 
+def write_pdf(deck: str | Path, chromium: str | Path = "/usr/bin/chromium") -> Path:
+    """Print ``deck`` to ``<deck>.pdf`` (one 1280×720 page per slide, fragments shown) with reveal.js's
+    print view in headless Chromium (Playwright drives Debian's browser; nothing is downloaded)."""
+    from playwright.sync_api import sync_playwright
+
+    deck = Path(deck)
+    target = deck.with_suffix("").with_suffix(".pdf")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium), args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 720})
+            page.goto(deck.as_uri() + "?print-pdf")
+            page.wait_for_function("window.Reveal && Reveal.isReady()")
+            page.wait_for_timeout(300)
+            page.pdf(path=str(target), width="1280px", height="720px", print_background=True, prefer_css_page_size=True)
+        finally:
+            browser.close()
+    return target
+
+
 def build(
-    paths: Sequence[str | Path] | None = None, out_dir: str | Path = DEFAULT_OUT, *, reveal_js: str | Path | None = None
+    paths: Sequence[str | Path] | None = None, out_dir: str | Path = DEFAULT_OUT, *, pdf: bool = False
 ) -> list[Path]:
-    """Build a deck for every notebook (or for ``paths``); with ``reveal_js``, vendor and use reveal.js."""
-    prefix = vendor_reveal(reveal_js, out_dir) if reveal_js else ""
-    return [build_deck(p, out_dir, reveal_url_prefix=prefix) for p in notebook_paths(paths)]
+    """Build a deck for every notebook (or for ``paths``); with ``pdf``, print each to PDF too."""
+    decks = [build_deck(p, out_dir) for p in notebook_paths(paths)]
+    if pdf:
+        for deck in decks:
+            write_pdf(deck)
+    return decks
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -532,7 +859,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_stamp.add_argument("notebooks", nargs="*")
     p_build = sub.add_parser("build", help="build one offline HTML deck per notebook")
     p_build.add_argument("--out", default=str(DEFAULT_OUT))
-    p_build.add_argument("--reveal-js", default=None, help="a local reveal.js 4 release folder to use and vendor")
+    p_build.add_argument("--pdf", action="store_true", help="also print each deck to PDF (needs Chromium)")
     p_build.add_argument("notebooks", nargs="*")
     args = parser.parse_args(argv)
 
@@ -542,7 +869,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for p in changed:
             print(f"{verb}: {p}")
         return 1 if (args.check and changed) else 0
-    decks = build(args.notebooks, args.out, reveal_js=args.reveal_js or None)
+    decks = build(args.notebooks, args.out, pdf=args.pdf)
     for deck in decks:
         print(f"wrote {deck} ({deck.stat().st_size / 1e6:.1f} MB)")
     if not decks:
