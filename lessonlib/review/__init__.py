@@ -16,14 +16,28 @@ and each answer must pass (a bug that passes its own check would be a defect of 
 
 from __future__ import annotations
 
+import ast
 import inspect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from lessonlib.exercises import Feedback, is_placeholder, report
+from lessonlib.exercises import Feedback, WrongAnswer, _outcome_of_exception, _run, cases
 
-__all__ = ["Snippet", "SNIPPETS", "names", "show", "demonstrate", "check", "reveal_answer", "audit", "AuditRow"]
+__all__ = [
+    "Snippet",
+    "SNIPPETS",
+    "names",
+    "source",
+    "show",
+    "demonstrate",
+    "check",
+    "reveal_answer",
+    "audit",
+    "AuditRow",
+]
 
 
 @dataclass(frozen=True)
@@ -130,9 +144,12 @@ _SNIPPETS = [
         "Chest X-ray augmentation",
         "a transform that changes the label (flip of non-symmetric anatomy)",
         "A chest is not left/right symmetric: the heart, aortic knob and gastric bubble sit on the "
-        "patient's left. A mirrored film shows dextrocardia, a finding in its own right, and its L/R marker "
-        "reads backwards. The model learns that the heart may be on either side. Fix: drop the flip; keep "
-        "the small rotation, shift and zoom that mimic patient positioning.",
+        "patient's left. A mirrored film shows a rare anatomy (dextrocardia, situs inversus), its L/R marker "
+        "reads backwards, and every finding with a side swaps sides (a left effusion becomes a right one), so "
+        "for a multi-label model the flip changes labels. For a side-free finding such as cardiomegaly the "
+        "label survives, but the model trains on films it will almost never see, so a flip is at best an "
+        "empirical choice to measure, never a default. Fix: drop the flip; keep the small rotation, shift and "
+        "zoom that mimic patient positioning.",
     ),
     (
         "train_eval_mismatch",
@@ -218,28 +235,83 @@ def _answer(name: str) -> Callable:
     return getattr(answers, _snippet(name).function)
 
 
-def _run(fn: Callable, name: str) -> tuple[bool, int, str]:
-    """Run ``name``'s cases on ``fn``: ``(passed, cases run, message)``; stops at the first failure."""
+def _probe(fn: Callable, name: str) -> tuple[bool, int, str]:
+    """Run ``name``'s cases on ``fn`` unwrapped (our own code): ``(passed, cases run, message)``."""
     from lessonlib.review.checks import CASES
 
-    cases = CASES[name]
-    for description, probe in cases:
-        try:
-            problem = probe(fn)
-        except Exception as exc:  # noqa: BLE001 - the code under review may raise anything
-            problem = f"raised {type(exc).__name__}: {exc}"
-        if problem:
-            return False, len(cases), f"{description}: {problem}"
-    return True, len(cases), f"all {len(cases)} checks pass."
+    named = CASES[name]
+    try:
+        problem = cases(fn, named)
+    except WrongAnswer as exc:
+        problem = str(exc)
+    except Exception as exc:  # noqa: BLE001 - the buggy snippet may raise; that exposes it too
+        problem = _outcome_of_exception(exc)[1]
+    if problem:
+        return False, len(named), problem
+    return True, len(named), f"all {len(named)} checks pass."
+
+
+@cache
+def _module_header(module: str) -> dict[str, str]:
+    """``{bound name: the statement that binds it}`` for the imports and constants at the top of ``module``."""
+    import importlib
+
+    src = inspect.getsource(importlib.import_module(f"lessonlib.review.{module}"))
+    tree = ast.parse(src)
+    bound: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+            continue
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                name = alias.asname or alias.name.split(".")[0]
+                bound[name] = f"import {alias.name}" + (f" as {alias.asname}" if alias.asname else "")
+        elif isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                name = alias.asname or alias.name
+                bound[name] = f"from {node.module} import {alias.name}" + (
+                    f" as {alias.asname}" if alias.asname else ""
+                )
+        elif isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets):
+            for t in node.targets:
+                bound[t.id] = ast.get_source_segment(src, node) or ""
+    return bound
+
+
+def _self_contained(fn: Callable, module: str) -> str:
+    """The source of ``fn`` preceded by exactly the imports and constants of ``module`` it uses."""
+    src = inspect.getsource(fn).rstrip()
+    header = _module_header(module)
+    used = [n for n in header if re.search(rf"(?<![\w.]){re.escape(n)}\b", src)]
+    imports = [header[n] for n in used if header[n].startswith(("import ", "from "))]
+    merged: dict[str, list[str]] = {}
+    plain: list[str] = []
+    for line in imports:
+        if line.startswith("from "):
+            mod, name = line[5:].split(" import ")
+            merged.setdefault(mod, []).append(name)
+        else:
+            plain.append(line)
+    lines = sorted(set(plain)) + [f"from {m} import {', '.join(sorted(ns))}" for m, ns in sorted(merged.items())]
+    constants = [header[n] for n in used if not header[n].startswith(("import ", "from "))]
+    head = "\n".join(lines + ([""] if constants else []) + constants)
+    return (head + "\n\n\n" if head else "") + src
+
+
+def source(name: str) -> str:
+    """The buggy snippet ``name`` as self-contained text: its imports, then the function as submitted.
+
+    Pasted unchanged into a cell it defines the function, so it can be fixed and passed to ``check``.
+    """
+    return _self_contained(_buggy(name), "buggy")
 
 
 def show(name: str) -> None:
-    """Display the buggy snippet ``name`` as a code block (its source, as submitted for review)."""
+    """Display the buggy snippet ``name`` as a code block: its imports and its source, as submitted for review."""
     from IPython.display import Markdown, display
 
     s = _snippet(name)
-    src = inspect.getsource(_buggy(name)).rstrip()
-    display(Markdown(f"**{_label(s)}** — `{s.function}`, submitted for review:\n\n```python\n{src}\n```"))
+    display(Markdown(f"**{_label(s)}** — `{s.function}`, submitted for review:\n\n```python\n{source(name)}\n```"))
 
 
 def demonstrate(name: str) -> Feedback:
@@ -249,41 +321,56 @@ def demonstrate(name: str) -> Feedback:
         AssertionError: if the buggy snippet passes its own check (that would be a defect of the course).
     """
     s = _snippet(name)
-    passed, _, message = _run(_buggy(name), name)
+    passed, _, message = _probe(_buggy(name), name)
     if passed:
         raise AssertionError(f"{_label(s)}: the buggy snippet passes its own check; the check is too weak")
-    fb = Feedback(_label(s), False, message)
-    print(f"[BUG SHOWN] {fb.exercise}: {message}")
+    fb = Feedback(_label(s), False, message, "BUG SHOWN")
+    print(fb)
     return fb
 
 
 def check(name: str, fn: Any, *, must_pass: bool = False) -> Feedback:
     """Check a learner's fixed version of snippet ``name`` with the same cases that expose the bug.
 
-    ``fn`` is the corrected function (same signature as the snippet); ``...`` reports "not attempted".
-    Prints one line of feedback; with ``must_pass=True`` a failure raises ``ExerciseFailed``.
+    ``fn`` is the corrected function (same signature as the snippet). The exercise engine reports it:
+    NOT ATTEMPTED for ``...``, ERROR IN YOUR CODE, RETURNED NONE, TRY AGAIN (with the failing case) or
+    PASS. Prints one line; with ``must_pass=True`` anything but PASS raises ``ExerciseFailed``.
     """
-    s = _snippet(name)
-    label = _label(s)
-    if is_placeholder(fn):
-        return report(label, None, "paste the function, fix it, and pass it instead of `...`.", must_pass=must_pass)
-    if not callable(fn):
-        return report(label, False, f"expected a function, got {type(fn).__name__}.", must_pass=must_pass)
-    passed, _, message = _run(fn, name)
-    return report(label, passed, message, must_pass=must_pass)
-
-
-def reveal_answer(name: str, *, static: bool | None = None):
-    """A reveal button with the explanation and the model answer of snippet ``name``.
-
-    Under ``LESSONLIB_STATIC=1`` (nbval, stored outputs) the answer stays hidden.
-    """
-    from lessonlib.widgets import reveal
+    from lessonlib.review.checks import CASES
 
     s = _snippet(name)
-    src = inspect.getsource(_answer(name)).rstrip()
-    body = f"**Bug class:** {s.bug_class}.\n\n{s.explanation}\n\n```python\n{src}\n```"
-    return reveal(f"{_label(s)} model answer", body, static=static)
+    named = CASES[name]
+    return _run(
+        _label(s),
+        fn,
+        lambda f: cases(f, named),
+        function=True,
+        what=f"your `{s.function}`",
+        pass_message=f"all {len(named)} checks pass.",
+        must_pass=must_pass,
+    )
+
+
+def reveal_answer(name: str, *, static: bool | None = None) -> str:
+    """Show the explanation and the model answer of snippet ``name`` (a deliberate step; returns the markdown).
+
+    ``static`` is accepted for compatibility and ignored: the answer is shown only when asked for, and no
+    stored notebook cell asks for it.
+    """
+    s = _snippet(name)
+    src = _self_contained(_answer(name), "answers")
+    body = f"**{_label(s)}, model answer.** Bug class: {s.bug_class}.\n\n{s.explanation}\n\n```python\n{src}\n```"
+    try:
+        from IPython import get_ipython
+        from IPython.display import Markdown, display
+
+        if get_ipython() is not None:
+            display(Markdown(body))
+            return body
+    except ImportError:  # pragma: no cover
+        pass
+    print(body)
+    return body
 
 
 @dataclass(frozen=True)
@@ -305,7 +392,7 @@ def audit() -> list[AuditRow]:
     """
     rows = []
     for name, s in SNIPPETS.items():
-        bug_passed, n, _ = _run(_buggy(name), name)
-        ans_passed, _, _ = _run(_answer(name), name)
+        bug_passed, n, _ = _probe(_buggy(name), name)
+        ans_passed, _, _ = _probe(_answer(name), name)
         rows.append(AuditRow(s.number, name, s.bug_class, not bug_passed, ans_passed, n))
     return rows

@@ -180,6 +180,20 @@ def _brightness_per_image(fn):
     return None
 
 
+def _brightness_whole_image(fn):
+    x = torch.rand(8, 3, 6, 6, generator=_gen(98)) + 0.5
+    out = fn(x, max_delta=0.2, generator=_gen(1))
+    ratio = (out / x).flatten(1)
+    spread = float((ratio.amax(1) - ratio.amin(1)).max())
+    if spread > 1e-4:
+        return (
+            "within one image the pixels were scaled by different factors (a spread of "
+            f"{spread:.3g}): that is multiplicative noise, not a brightness change. One factor per image, "
+            "shaped [B, 1, 1, 1], scales every pixel and channel of that image alike"
+        )
+    return None
+
+
 def _brightness_shape(fn):
     x = torch.rand(3, 3, 5, 7, generator=_gen(99))
     out = fn(x, max_delta=0.1, generator=_gen())
@@ -259,8 +273,29 @@ def _cxr_side(fn):
     if wrong:
         return (
             f"{wrong} of 32 augmented films have the heart on the wrong side. A chest is not left/right "
-            "symmetric: a mirrored PA film shows dextrocardia, a finding in its own right, and a reversed "
-            "L/R marker; a horizontal flip changes the label"
+            "symmetric: a mirrored PA film shows a rare anatomy (dextrocardia), a reversed L/R marker, and "
+            "swaps the side of every finding that has one (a left effusion becomes a right one)"
+        )
+    return None
+
+
+def _cxr_plausible(fn):
+    h = w = 48
+    x = torch.zeros(64, 1, h, w)
+    x[:, :, 10:22, 30:42] = 1.0  # a bright patch in the upper right: its position must barely move
+    out = fn(x, generator=_gen(5))
+    mass = out[:, 0].clamp_min(0)
+    total = mass.sum((1, 2)).clamp_min(1e-6)
+    rows = torch.arange(h, dtype=torch.float32)
+    cols = torch.arange(w, dtype=torch.float32)
+    r = (mass.sum(2) * rows).sum(1) / total
+    c = (mass.sum(1) * cols).sum(1) / total
+    moved = float(((r - 15.5) ** 2 + (c - 35.5) ** 2).sqrt().max())
+    if moved > 6.0:
+        return (
+            f"a structure moved by up to {moved:.0f} px on a {h}-px film: the augmentation produces films no "
+            "detector records (upside down, or rotated far beyond how a patient stands). Patient positioning "
+            "varies by a few degrees and a few per cent"
         )
     return None
 
@@ -483,6 +518,7 @@ CASES: dict[str, list[tuple[str, Probe]]] = {
     ],
     "per_batch_draw": [
         ("16 identical images in one batch", _brightness_per_image),
+        ("one factor for the whole image", _brightness_whole_image),
         ("shape and dtype", _brightness_shape),
     ],
     "mixup_pairing": [
@@ -492,6 +528,7 @@ CASES: dict[str, list[tuple[str, Probe]]] = {
     "cutmix_clip": [("label weights match pasted areas, boxes at the border included", _cutmix_consistent)],
     "cxr_flip": [
         ("32 augmented films with the heart on the image's right", _cxr_side),
+        ("64 films keep a plausible position", _cxr_plausible),
         ("shape and input", _cxr_augments),
     ],
     "train_eval_mismatch": [
