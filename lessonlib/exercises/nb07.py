@@ -3,9 +3,10 @@
 The review drills themselves (buggy snippets, their checks and model answers) live in
 ``lessonlib.review``; this module holds what the notebook needs around them:
 
-* ``MOCK_INTERVIEW`` — questions across the whole course, each with a model answer and a scoring rubric,
-  shown one at a time by ``ask(number)`` behind a reveal button (hidden in static outputs).
-* checkers for the notebook's exercises.
+* ``MOCK_INTERVIEW`` — open questions across the whole course, each with a model answer and a scoring
+  rubric: ``ask(number)`` shows the question, ``model_answer(number)`` (a deliberate step) the answer.
+  The short self-checking round comes from the question bank: ``lessonlib.quiz.mock_interview``.
+* the notebook's exercises on the registry: ``nb07.hint(k)``, ``nb07.hint(k, level=2)``, ``nb07.reveal(k)``.
 """
 
 from __future__ import annotations
@@ -15,13 +16,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from lessonlib.exercises import Feedback, check_choice, check_number, is_placeholder, report
-from lessonlib.utils import normal
+import numpy as np
+import torch
+
+from lessonlib.exercises import Notebook, choice, number
+from lessonlib.utils import make_generator, normal
 
 __all__ = [
     "Question",
     "MOCK_INTERVIEW",
     "ask",
+    "model_answer",
+    "EX",
+    "hint",
+    "reveal",
     "SHAPE_TEST_OPTIONS",
     "check_shape_test",
     "check_cutmix_lambda",
@@ -66,15 +74,18 @@ _Q = [
         "conceptual",
         "Is a horizontal flip a safe augmentation for chest radiographs? For histopathology tiles? For street "
         "photographs?",
-        "Chest radiographs: no. The heart, aortic knob and gastric bubble sit on the patient's left; a mirrored "
-        "film shows dextrocardia, which is a finding, and the L/R marker reads backwards. I would use small "
-        "rotations, mild zoom and window/level changes instead. Histopathology: yes, and more: a tile on a slide "
+        "Chest radiographs: it depends on the label. The heart, aortic knob and gastric bubble sit on the "
+        "patient's left, so a mirrored film shows a rare anatomy (situs inversus) with a backwards L/R marker. "
+        "For a side-free finding such as cardiomegaly the label survives (the cardiothoracic ratio does not "
+        "change), so a flip is an empirical choice to measure, not a default; for anything with a side "
+        "(a left effusion, line positions) it changes the label. Small rotations, mild zoom and window/level "
+        "changes are the safe default. Histopathology: yes, and more: a tile on a slide "
         "has no preferred orientation, so all eight symmetries of the square (flips and exact 90° rotations) "
         "preserve the label, applied as index permutations without interpolation; colour augmentation should "
         "mimic stain variation. Street photographs: horizontal yes for most tasks (not for reading text or "
         "telling left from right traffic), vertical no.",
         (
-            "chest: no, with an anatomical reason (heart side, dextrocardia, markers)",
+            "chest: depends on the label (side-free finding: label kept but off-distribution; sided: changed)",
             "histology: yes, the full dihedral group D4",
             "natural images: horizontal yes, vertical no",
             "says safety depends on the task as well as the modality (text, left/right labels)",
@@ -104,8 +115,8 @@ _Q = [
         "`t = torch.linspace(0, 1, T)`. What frequency do you actually get? And for a 30-s record at 1000 Hz?",
         "T = 5000 samples, but t runs from 0 to 1 over the record, so 0.3 is cycles per record: 0.3 cycles in "
         "10 s is 0.03 Hz. For the 30-s record it is 0.3 / 30 = 0.01 Hz; the sampling rate does not matter, the "
-        "record length does. Respiration moves the baseline at about 0.1–0.5 Hz (12–30 breaths a minute), so "
-        "both are a slow drift, not wander. Fix: `t = torch.arange(T) / fs`, in seconds.",
+        "record length does. Respiration moves the baseline at about 0.2–0.5 Hz (12–30 breaths a minute), "
+        "so both are a slow drift, not wander. Fix: `t = torch.arange(T) / fs`, in seconds.",
         (
             "0.03 Hz for the 10-s record",
             "0.01 Hz for the 30-s record",
@@ -265,20 +276,40 @@ def _rubric_markdown(q: Question) -> str:
     )
 
 
-def ask(number: int, *, static: bool | None = None):
-    """Show mock-interview question ``number`` (1-based) and a button revealing its model answer and rubric.
+def _question(number: Any) -> Question:
+    if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= len(MOCK_INTERVIEW):
+        raise ValueError(f"number must be an int in 1..{len(MOCK_INTERVIEW)}, got {number!r}")
+    return MOCK_INTERVIEW[number - 1]
 
-    In static mode (nbval, stored outputs) the question is shown and the answer stays hidden.
+
+def ask(number: int, *, static: bool | None = None) -> None:
+    """Show mock-interview question ``number`` (1-based): the prompt and how many rubric points it has.
+
+    The model answer and the rubric are a deliberate step: ``nb07.model_answer(number)``, after you have
+    said (or written) your own answer. ``static`` is accepted for compatibility and ignored.
     """
     from IPython.display import Markdown, display
 
-    from lessonlib.widgets import reveal
+    q = _question(number)
+    display(
+        Markdown(
+            f"**Q{q.number}** *({q.kind}; {q.topic})* — {q.prompt}\n\n*Answer aloud or in writing first; a strong "
+            f"answer makes {len(q.rubric)} points. Then score it with `nb07.model_answer({q.number})`.*"
+        )
+    )
 
-    if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= len(MOCK_INTERVIEW):
-        raise ValueError(f"number must be an int in 1..{len(MOCK_INTERVIEW)}, got {number!r}")
-    q = MOCK_INTERVIEW[number - 1]
-    display(Markdown(f"**Q{q.number}** *({q.kind}; {q.topic})* — {q.prompt}"))
-    return reveal(f"Q{q.number} model answer and rubric", _rubric_markdown(q), static=static)
+
+def model_answer(number: int) -> str:
+    """Show the model answer and the scoring rubric of mock-interview question ``number`` (returns the markdown)."""
+    from IPython import get_ipython
+    from IPython.display import Markdown, display
+
+    body = f"**Q{number}.** " + _rubric_markdown(_question(number))
+    if get_ipython() is not None:
+        display(Markdown(body))
+    else:
+        print(body)
+    return body
 
 
 # ----------------------------------------------------------------------------------------------
@@ -304,26 +335,70 @@ SHAPE_TEST_OPTIONS: dict[str, str] = {
 }
 
 
-def check_shape_test(answer: Any, *, must_pass: bool = False) -> Feedback:
-    """Exercise 07.1: which drills would a test asserting only output shape and dtype catch?"""
-    expected = {"ecg_window", "squeeze"}
-    return check_choice(
-        "07.1 what a shape test catches", answer, expected, options=SHAPE_TEST_OPTIONS, must_pass=must_pass
+EX = Notebook("07")
+hint, reveal = EX.hint, EX.reveal
+_SHAPE_KEY = {"ecg_window", "squeeze"}
+
+
+@EX.exercise(
+    1,
+    "what a shape test catches",
+    hints=(
+        "For each drill, ask whether the bug changes the *shape or dtype* of the output on realistic inputs, "
+        "or only its values, its input, the model or the pipeline.",
+        "Two bugs change a length: one through a sampling rate, one through a batch of one.",
+    ),
+    solution=_SHAPE_KEY,
+    explanation=(
+        "Only two bugs change a shape: the window length (625 instead of 2500 samples at 1000 Hz) and the "
+        "squeezed batch of one. The other twelve change values, the caller's input, the model's mode or the "
+        "pipeline, all with the right shape and dtype, which is why behavioural tests are needed."
+    ),
+    wrong=[{"ecg_window"}, _SHAPE_KEY | {"ecg_wander"}, {"squeeze", "cutmix_clip"}, set(SHAPE_TEST_OPTIONS)],
+    variants=[sorted(_SHAPE_KEY), ("squeeze", "ecg_window")],
+)
+def check_shape_test(answer: Any) -> str | None:
+    """Which drills would a test asserting only output shape and dtype catch?"""
+    return choice(
+        answer,
+        _SHAPE_KEY,
+        SHAPE_TEST_OPTIONS,
+        missing_hint="Think of realistic inputs: another sampling rate, a last batch of one.",
     )
 
 
-def check_cutmix_lambda(answer: Any, *, must_pass: bool = False) -> Feedback:
-    """Exercise 07.2: corrected λ for a 16×16 box centred at (row 30, column 2) in a 32×32 image."""
-    rows = min(30 + 8, 32) - max(30 - 8, 0)
-    cols = min(2 + 8, 32) - max(2 - 8, 0)
-    return check_number(
-        "07.2 CutMix λ at the corner",
+_CORNER = 1 - (min(30 + 8, 32) - max(30 - 8, 0)) * (min(2 + 8, 32) - max(2 - 8, 0)) / (32 * 32)
+
+
+@EX.exercise(
+    2,
+    "CutMix λ at the corner",
+    hints=(
+        "Clip the box to the image first, in rows and in columns, then count the pasted pixels.",
+        "Rows 30 ± 8 and columns 2 ± 8 run off the 32 × 32 image on one side each; λ = 1 − pasted / (32·32) "
+        "is the weight the original keeps.",
+    ),
+    solution=_CORNER,
+    explanation=(
+        "Rows 22..38 clip to 22..32 (10 rows) and columns −6..10 to 0..10 (10 columns): 100 of 1024 pixels are "
+        "pasted, so λ = 1 − 100/1024 ≈ 0.902, not the drawn 0.75."
+    ),
+    wrong=[0.75, 100 / 1024, 1 - 10 * 16 / 1024, 0.25],
+    variants=[np.float32(_CORNER), torch.tensor(0.9023), 0.90],
+)
+def check_cutmix_lambda(answer: Any) -> str | None:
+    """Corrected λ for a 16×16 box centred at (row 30, column 2) in a 32×32 image, to two decimals."""
+    return number(
         answer,
-        1 - rows * cols / (32 * 32),
-        rel_tol=0.01,
-        hint="clip the box to the image first: rows 22..38 → 22..32, columns −6..10 → 0..10; "
-        "λ = 1 − (pasted pixels) / (32·32) is the weight the image keeps.",
-        must_pass=must_pass,
+        _CORNER,
+        tol=0.005,
+        what="your λ",
+        mistakes={
+            0.75: "that is the λ of the unclipped 16 × 16 box; most of it lies outside the image.",
+            100 / 1024: "that is the partner's share (the pasted area); λ is what the original keeps.",
+            1 - 10 * 16 / 1024: "the box is clipped in both directions at this corner, not only in one.",
+            0.25: "that is the partner's share of the unclipped box.",
+        },
     )
 
 
@@ -364,37 +439,91 @@ _PROBE_TARGETS: tuple[tuple[str, Callable, bool], ...] = (
 )
 
 
-def check_in_place_probe(probe: Any, *, must_pass: bool = False) -> Feedback:
-    """Exercise 07.3: ``probe(fn) -> str | None`` must flag every augmentation ``fn(x, generator=...)`` that
-    modifies its input ``x`` ``[B, C, H, W]`` and pass every one that does not."""
-    name = "07.3 a probe for in-place augmentations"
-    if is_placeholder(probe):
-        return report(
-            name, None, "replace the `...` with your probe function and run the cell again.", must_pass=must_pass
-        )
-    if not callable(probe):
-        return report(name, False, f"expected a function probe(fn), got {type(probe).__name__}.", must_pass=must_pass)
+def _solution_probe(fn):
+    # Wide-range values, so that writes that only touch extreme values (clamping) are exercised too.
+    x = 5 * torch.randn(4, 2, 8, 8, generator=make_generator(0))
+    before = x.clone()
+    fn(x, generator=make_generator(0))
+    if not torch.equal(x, before):
+        return f"the input changed at {int((x != before).sum())} positions"
+    return None
+
+
+def _variant_probe_numpy(fn):
+    x = torch.linspace(-10, 10, 2 * 3 * 5 * 5).reshape(2, 3, 5, 5)
+    kept = x.numpy().copy()
+    fn(x, generator=torch.Generator().manual_seed(1))
+    return None if np.array_equal(x.numpy(), kept) else "modified in place"
+
+
+def _variant_probe_sum(fn):
+    x = torch.full((3, 1, 4, 4), 7.0)
+    x[:, :, 0, 0] = -7.0
+    before = x.detach().clone()
+    fn(x, generator=None)
+    return "writes into its input" if bool((x != before).any()) else None
+
+
+def _bug_probe_output(fn):
+    x = torch.randn(4, 2, 8, 8)
+    out = fn(x, generator=make_generator(0))
+    return "changed" if not torch.equal(out, x) else None  # compares the output, not the input
+
+
+def _bug_probe_small_values(fn):
+    x = torch.rand(4, 2, 8, 8)  # values in [0, 1): a clamp to ±3 never writes
+    before = x.clone()
+    fn(x, generator=make_generator(0))
+    return None if torch.equal(x, before) else "modified in place"
+
+
+def _bug_probe_no_clone(fn):
+    x = 5 * torch.randn(4, 2, 8, 8)
+    before = x  # the same tensor, not a copy: always equal
+    fn(x, generator=make_generator(0))
+    return None if torch.equal(x, before) else "modified in place"
+
+
+def _bug_probe_last_sample(fn):
+    x = 5 * torch.randn(4, 2, 8, 8)
+    before = x[-1].clone()
+    fn(x, generator=make_generator(0))
+    return None if torch.equal(x[-1], before) else "modified in place"
+
+
+@EX.exercise(
+    3,
+    "a probe for in-place augmentations",
+    hints=(
+        "Keep a copy of the input taken *before* the call, and compare the input (not the output) with it after.",
+        "`before = x.clone()` (a copy, not `before = x`), compare the whole batch with `torch.equal`, and use "
+        "inputs wide enough that conditional writes (such as a clamp to ±3) actually happen.",
+    ),
+    solution=_solution_probe,
+    explanation=(
+        "An in-place bug is visible only on the input: clone it before the call and compare every element "
+        "after. The inputs must exercise every branch that may write, so values beyond ±3 are needed for the "
+        "clamp, and every sample must be compared, not one."
+    ),
+    wrong=[_bug_probe_output, _bug_probe_small_values, _bug_probe_no_clone, _bug_probe_last_sample],
+    variants=[_variant_probe_numpy, _variant_probe_sum],
+    what="your probe",
+    allow_none=True,
+)
+def check_in_place_probe(probe: Any) -> str | None:
+    """``probe(fn) -> str | None`` must flag every augmentation ``fn(x, generator=...)`` that modifies its input
+    ``x`` ``[B, C, H, W]`` and pass every one that does not."""
     for label, fn, modifies in _PROBE_TARGETS:
-        try:
-            verdict = probe(fn)
-        except Exception as exc:  # noqa: BLE001 - the learner's code may raise anything
-            return report(name, False, f"on {label} your probe raised {type(exc).__name__}: {exc}", must_pass=must_pass)
+        verdict = probe(fn)
         flagged = bool(verdict)
         if flagged and not modifies:
-            return report(
-                name,
-                False,
-                f"{label} leaves its input alone, but your probe flagged it: {verdict}",
-                must_pass=must_pass,
-            )
+            return f"{label} leaves its input alone, but your probe flagged it."
         if modifies and not flagged:
             hint = (
-                " Use inputs that the function would actually change (values beyond ±3 here), compare with a "
-                "clone taken before the call using torch.equal, and check every sample."
+                " Use inputs that the function would actually change, compare with a clone taken before the "
+                "call, and check every sample."
                 if fn is _noise_clamp_
                 else " Compare the input with a clone taken before the call, using torch.equal on the whole batch."
             )
-            return report(
-                name, False, f"{label} modifies its input, but your probe returned None.{hint}", must_pass=must_pass
-            )
-    return report(name, True, f"your probe sorts all {len(_PROBE_TARGETS)} functions correctly.", must_pass=must_pass)
+            return f"{label} modifies its input, but your probe returned None.{hint}"
+    return None
