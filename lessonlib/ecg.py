@@ -313,7 +313,10 @@ class BatchContext:
             self._n64 = torch.arange(self.n, device=self.device, dtype=torch.float64).view(1, 1, self.n)
         return self._n64
 
-    def uniform(self, shape: tuple[int, ...], low: float, high: float, dtype: torch.dtype | None = None):
+    def uniform(
+        self, shape: tuple[int, ...], low: float, high: float, dtype: torch.dtype | None = None
+    ) -> torch.Tensor:
+        """Uniform draws in ``[low, high)`` from the call's generator, on the batch's device."""
         return uniform(
             shape, low=low, high=high, generator=self.generator, device=self.device, dtype=dtype or self.dtype
         )
@@ -358,7 +361,10 @@ class ECGTransform:
         """Every random parameter of this transform for the batch described by ``ctx``."""
         raise NotImplementedError
 
-    def __call__(self, x: torch.Tensor, fs: float | None = None, *, generator: torch.Generator | None = None):
+    def __call__(
+        self, x: torch.Tensor, fs: float | None = None, *, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Apply this transform alone to ``x`` (see ``ECGCompose.__call__``); a new tensor like ``x``."""
         return ECGCompose([self])(x, fs, generator=generator)
 
     def __repr__(self) -> str:
@@ -401,9 +407,11 @@ class Additive(ECGTransform):
         self.leads = _check_leads(leads)
 
     def mode(self, ctx: BatchContext) -> str:
+        """The lead mode for this batch (``"auto"`` resolved; 12-lead modes checked against the leads)."""
         return _resolve_leads(self.leads, ctx.n_leads, auto_12=self.auto_modes[0], auto_other=self.auto_modes[1])
 
     def add_to(self, out: torch.Tensor, params: dict, ctx: BatchContext, power: torch.Tensor) -> None:
+        """Add this artefact to ``out [B, L, T]`` in place."""
         raise NotImplementedError
 
     def combine(
@@ -415,6 +423,7 @@ class Additive(ECGTransform):
         ctx: BatchContext,
         power: torch.Tensor,
     ) -> None:
+        """Write ``gain · base + artefact`` into the empty ``out``; by default a product then ``add_to``."""
         torch.mul(base, gain, out=out)
         self.add_to(out, params, ctx, power)
 
