@@ -158,3 +158,21 @@ def test_template_inlines_reveal_and_katex_and_loads_nothing_remote():
 def test_missing_vendor_file_is_named():
     with pytest.raises(FileNotFoundError, match="vendor"):
         slides._read_vendor("katex/no-such.js")
+
+
+NOTEBOOKS = sorted(slides.NOTEBOOK_DIR.glob(slides.NOTEBOOK_GLOB))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_stored_slide_metadata_is_what_the_decks_use(path):
+    """JupyterLab's RISE extension (the `lab` extra) presents the live notebook from each cell's
+    ``metadata.slideshow.slide_type``; the decks derive the same field from the structure (`stamp`).
+    The stored notebooks carry exactly that, so a live presentation and a deck have the same slides."""
+    assert not slides.stamp_file(path, check=True), f"run `make stamp-slides` ({path.name} differs from its deck)"
+
+
+def test_rise_is_installed_by_the_lab_extra():
+    import tomllib
+
+    project = tomllib.loads((slides.REPO / "pyproject.toml").read_text())["project"]
+    assert any(r.startswith("jupyterlab-rise") for r in project["optional-dependencies"]["lab"])
