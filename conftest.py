@@ -1,24 +1,16 @@
 """Root pytest hooks for nbval runs.
 
 * Print each notebook's total run time after an nbval run.
-* Compare checked cells that declare ``# tolerance ±x`` within that tolerance (``tools/checked_output.py``
+* Compare checked cells that declare ``# tolerance ±x`` within that tolerance (``lessonlib/dev/checked_output.py``
   says why trained-model numbers need one); every other checked cell is compared exactly, as nbval does.
 """
 
 import copy
-import importlib.util
-import sys
 from collections import defaultdict
-from pathlib import Path
+
+from lessonlib.dev import checked_output
 
 _NOTEBOOK_SECONDS: dict[str, float] = defaultdict(float)
-
-_spec = importlib.util.spec_from_file_location(
-    "checked_output", Path(__file__).resolve().parent / "tools" / "checked_output.py"
-)
-checked_output = importlib.util.module_from_spec(_spec)
-sys.modules.setdefault("checked_output", checked_output)
-_spec.loader.exec_module(checked_output)
 
 
 def _text(value):

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
 from benchmarks.__main__ import format_table
 from benchmarks._timing import PeakMemory, ratio
+from tools import bench_table
 
 REPO = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("bench_table", REPO / "tools" / "bench_table.py")
-bench_table = importlib.util.module_from_spec(_spec)
-sys.modules["bench_table"] = bench_table
-_spec.loader.exec_module(bench_table)
 
 TIMES = {"ours": [0.010, 0.012, 0.011], "loop": [0.200, 0.180, 0.330], "tv": [0.010, 0.010, 0.010]}
 

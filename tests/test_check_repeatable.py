@@ -7,19 +7,15 @@ from the stored output fails, and a notebook that reaches for the network fails 
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from tools import check_repeatable
+
 REPO = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("check_repeatable", REPO / "tools" / "check_repeatable.py")
-check_repeatable = importlib.util.module_from_spec(_spec)
-sys.modules["check_repeatable"] = check_repeatable
-_spec.loader.exec_module(check_repeatable)
 
 CHECK = check_repeatable.CHECK_MARK
 

@@ -7,7 +7,6 @@ and without a tolerance any difference fails.
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 import tempfile
@@ -18,10 +17,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from lessonlib.dev import checked_output
+
 REPO = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("checked_output", REPO / "tools" / "checked_output.py")
-checked_output = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(checked_output)
 agree, tolerance_of = checked_output.agree, checked_output.tolerance_of
 
 

@@ -107,6 +107,8 @@ def test_utils_is_the_root_and_leaves_stay_leaves():
     assert GRAPH["lessonlib.metrics"] <= {"lessonlib.utils", "lessonlib.models"}
     assert GRAPH["lessonlib.plotting"] <= {"lessonlib.utils", "lessonlib.metrics"}
     assert GRAPH["lessonlib.widgets"] <= {"lessonlib.utils"}
+    for dev in ("lessonlib.dev.checked_output", "lessonlib.dev.notebook_files"):
+        assert GRAPH[dev] == set(), f"{dev} is for tools and tests; it imports nothing from lessonlib"
 
 
 @pytest.mark.parametrize("technique", ["mixing", "tta", "geometric", "presets", "ecg", "tabular"])

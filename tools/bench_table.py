@@ -16,7 +16,8 @@ import json
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from lessonlib.dev.notebook_files import REPO
+
 RATIO_KEYS = ("benchmark", "subject", "reference", "median", "low", "high", "goal", "met", "subject_ms", "reference_ms")
 
 

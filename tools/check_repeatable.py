@@ -45,10 +45,10 @@ import time
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from checked_output import CHECK_MARK, agree, is_checked, tolerance_of  # noqa: E402, F401 (CHECK_MARK: re-exported)
+from lessonlib.dev import notebook_files
+from lessonlib.dev.checked_output import CHECK_MARK, agree, is_checked, tolerance_of  # noqa: F401 (re-exported)
+from lessonlib.dev.notebook_files import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 IN_NETNS_ENV = "_LESSONLIB_IN_NETNS"
 SKIP_MIME = {"image/png", "image/jpeg", "image/svg+xml", "application/vnd.jupyter.widget-view+json"}
 _CR = re.compile(r"^.*\r(?=[^\n])", re.MULTILINE)
@@ -100,13 +100,10 @@ _socket.getaddrinfo = _getaddrinfo
 
 def notebook_paths(args: list[str]) -> list[Path]:
     """The notebooks named on the command line, or every ``notebooks/NN_*.ipynb`` (sorted)."""
-    if args:
-        paths = [Path(a).resolve() for a in args]
-        missing = [str(p) for p in paths if not p.is_file()]
-        if missing:
-            raise SystemExit(f"notebooks not found: {missing}")
-        return paths
-    return sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    try:
+        return notebook_files.notebook_paths(args)
+    except FileNotFoundError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def unshare_prefix() -> list[str] | None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import base64
 import json
-import pathlib
 import sys
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+from lessonlib.dev.notebook_files import REPO as ROOT
+from lessonlib.dev.notebook_files import notebook_paths
 
 
 def first_png(nb: dict) -> bytes | None:
@@ -30,7 +30,7 @@ def main() -> int:
     out_dir = ROOT / "images"
     out_dir.mkdir(exist_ok=True)
     missing = []
-    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+    for path in notebook_paths():
         png = first_png(json.loads(path.read_text()))
         if png is None:
             missing.append(path.name)

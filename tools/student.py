@@ -30,11 +30,9 @@ from pathlib import Path
 
 import nbformat
 
-REPO = Path(__file__).resolve().parents[1]
-NOTEBOOK_DIR = REPO / "notebooks"
+from lessonlib.dev.notebook_files import NOTEBOOK_DIR, NOTEBOOK_GLOB, REPO, SOLUTION_TAG, is_solution  # noqa: F401
+
 DEFAULT_OUT = REPO / "build" / "student"
-NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
-SOLUTION_TAG = "solution"
 
 STUDENT_NOTE = (
     "> **Student copy.** The model solutions have been removed from this copy; run each exercise cell "
@@ -50,11 +48,6 @@ _SOLUTION_POINTER = re.compile(
     re.IGNORECASE,
 )
 SOLUTION_POINTER_REPLACEMENT = "Model solutions are not included in this copy."
-
-
-def is_solution(cell) -> bool:
-    """True for a model-solution cell (tag ``solution``)."""
-    return SOLUTION_TAG in cell.get("metadata", {}).get("tags", [])
 
 
 def reword_solution_pointers(text: str) -> str:
