@@ -300,8 +300,12 @@ def _error_message(exc: BaseException, what: str) -> str:
     return f"{what} raised {type(exc).__name__}: {text}{_learner_line(exc)}. Fix it and run the cell again."
 
 
-def _outcome_of_exception(exc: BaseException) -> tuple[str, str]:
-    """Map an exception escaping a grader to ``(outcome, message)``."""
+def _outcome_of_exception(exc: BaseException, checker_files: Iterable[str] = ()) -> tuple[str, str]:
+    """Map an exception escaping a grader to ``(outcome, message)``.
+
+    ``checker_files`` are the files holding the grader's own code: a fault raised there (or in lessonlib
+    or a library it calls) is a CHECKER BUG; one raised in any other code is the learner's.
+    """
     if isinstance(exc, WrongAnswer):
         return TRY_AGAIN, str(exc)
     if isinstance(exc, _Placeholder):
@@ -311,8 +315,10 @@ def _outcome_of_exception(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, _LearnerError):
         return ERROR, _error_message(exc.original, exc.what)
     frames = traceback.extract_tb(exc.__traceback__)
-    if frames and not _is_library(frames[-1].filename):
-        # raised in the learner's own code, reached without a wrapper (e.g. a generator it returned)
+    ours = {os.path.abspath(f) for f in checker_files}
+    outside = [f for f in frames if not _is_library(f.filename)]
+    if outside and os.path.abspath(outside[-1].filename) not in ours and outside[-1].filename not in ours:
+        # raised in the learner's own code, reached without a wrapper (e.g. an object it returned)
         return ERROR, _error_message(exc, "your code")
     where = f" at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
     return CHECKER_BUG, (
@@ -552,8 +558,9 @@ def _run(
     pass_message: str = "",
     must_pass: bool = False,
     allow_none: bool = False,
+    checker_files: Iterable[str] = (),
 ) -> Feedback:
-    """The one run-and-probe loop every checker uses."""
+    """The one run-and-probe loop every checker uses (``checker_files``: see ``_outcome_of_exception``)."""
     if answer is Ellipsis or (answer is None and not function):
         msg = "replace the `...` with your answer and run the cell again."
         return report(exercise, None, msg, must_pass=must_pass, outcome=NOT_ATTEMPTED)
@@ -571,7 +578,7 @@ def _run(
     try:
         problem = grader(answer)
     except Exception as exc:  # noqa: BLE001 - sorted into learner / checker faults below
-        outcome, msg = _outcome_of_exception(exc)
+        outcome, msg = _outcome_of_exception(exc, checker_files)
         return report(exercise, _PASSED[outcome], msg, must_pass=must_pass, outcome=outcome)
     if problem:
         return report(exercise, False, str(problem), must_pass=must_pass, outcome=TRY_AGAIN)
@@ -581,6 +588,13 @@ def _run(
 # ----------------------------------------------------------------------------------------------
 # The registry
 # ----------------------------------------------------------------------------------------------
+
+
+def _files_of(fn: Any) -> tuple[str, ...]:
+    try:
+        return (inspect.getfile(fn),)
+    except TypeError:
+        return ()
 
 
 def _default_secrets(solution: Any) -> tuple[str, ...]:
@@ -655,6 +669,7 @@ class Exercise:
             pass_message=self.pass_message,
             must_pass=must_pass,
             allow_none=self.allow_none,
+            checker_files=_files_of(self.grader),
         )
 
     def solution_text(self) -> str:

@@ -183,7 +183,7 @@ def check_mismatch(answer: Any) -> str | None:
         answer,
         _MISMATCH_KEY,
         MISMATCH_OPTIONS,
-        missing_hint="Compare the outputs' value ranges and channel counts, not only the list of steps.",
+        missing_hint="Run both pipelines and compare the outputs' shapes and value ranges, not only the steps.",
     )
 
 
