@@ -19,7 +19,19 @@ call, with the default chunking and with all views of all images in one pass (``
 ``make bench`` reports next to the ratios).
 
 ``python -m benchmarks.bench_tta --sweep`` times every chunk size (``chunk_sweep``): the measurement
-behind the default ``batch_size``.
+behind the default ``batch_size`` (``tta.DEFAULT_PIXELS_PER_PASS_CPU = 2**14`` input pixels per pass).
+The sweep that set it, on the course's 2-core CPU (SmallCNN, 64 images, D4, median ms per call for
+chunks of 1/2/4/8/16/32/64 images, ``OMP_WAIT_POLICY=PASSIVE`` as the Makefile sets it):
+
+* two threads, 8x8: 67/38/25/18/13/11.8/11.6 ms; 32x32: 156/135/127/126/125/163/244 ms;
+* one thread (as notebook 06 runs), 8x8: 32/23/18/15/14.0/14.0/16.9; 32x32: 185/193/189/187/186/281/348.
+
+Small chunks pay per-pass overhead; on 32x32 images, chunks past 16 images (128k pixels) are slower
+again, as the activations outgrow the cache. 2**14 pixels (32 images of 8x8, 2 of 32x32) was within
+8 % of the fastest chunk in all four settings. (An earlier sweep with OpenMP's default spinning wait
+policy made every chunk above ~32k pixels look twice as slow: on these virtual machines each
+multi-threaded operation then waits milliseconds for the second core.) Re-run the sweep after
+changing the model or the machine, and update the constant and these figures together.
 """
 
 from __future__ import annotations
@@ -34,7 +46,7 @@ import sys
 import torch
 
 from benchmarks._timing import PeakMemory, Ratio, ratio, time_interleaved
-from lessonlib.presets import dihedral
+from lessonlib.geometric import dihedral
 from lessonlib.training import make_model
 from lessonlib.tta import predict_with_tta
 from lessonlib.utils import device as default_device

@@ -13,7 +13,7 @@ a 9). The notebook ``06_tta`` measures all three.
   ``error_rate_by_bin`` (is disagreement a useful uncertainty?) measure what TTA did.
 * ``lessonlib.augment.views_augment(views)`` is the training-time twin: one random view per image.
 * ``make_views`` / ``View`` / ``shift_view`` — named view sets (``"identity"``, ``"hflip"``,
-  ``"flips"``, ``"d4"``) built on ``lessonlib.presets.dihedral`` and its exact inverse, and small
+  ``"flips"``, ``"d4"``) built on ``lessonlib.geometric.dihedral`` and its exact inverse, and small
   integer shifts for data (like digits) that are *not* D4-invariant.
 
 Batching: the V views of a chunk of images are concatenated and go through the model in **one**
@@ -22,15 +22,16 @@ forward pass per chunk; never one image at a time.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lessonlib.presets import D4_NAMES, dihedral, dihedral_inverse
-from lessonlib.utils import check_tensor
+from lessonlib.geometric import D4_NAMES, dihedral, dihedral_inverse
+from lessonlib.utils import check_bool, check_int, check_one_of, check_tensor
 
 __all__ = [
     "View",
@@ -52,7 +53,7 @@ __all__ = [
     "error_rate_by_bin",
 ]
 
-#: Named view sets as indices into ``presets.D4_NAMES``. ``"flips"`` = identity, horizontal flip,
+#: Named view sets as indices into ``geometric.D4_NAMES``. ``"flips"`` = identity, horizontal flip,
 #: vertical flip (``hflip+rot180``) and both flips (``rot180``): the views that keep H and W in place.
 VIEW_SETS: dict[str, tuple[int, ...]] = {
     "identity": (0,),
@@ -71,17 +72,10 @@ MERGES = ("mean", "logit_mean", "gmean", "max")
 ACTIVATIONS = ("softmax", "sigmoid", None)
 DISAGREEMENTS = ("mutual_information", "variance", "vote")
 
-#: Default bound on the work per forward pass when ``batch_size=None``, in input pixels
-#: (views × images × H × W). Measured with ``python -m benchmarks.bench_tta --sweep`` on the
-#: course's 2-core CPU (SmallCNN, 64 images, D4, median ms per call for chunks of
-#: 1/2/4/8/16/32/64 images), with ``OMP_WAIT_POLICY=PASSIVE`` as the Makefile sets it:
-#: two threads, 8x8: 67/38/25/18/13/11.8/11.6 ms; 32x32: 156/135/127/126/125/163/244 ms;
-#: one thread (as notebook 06 runs), 8x8: 32/23/18/15/14.0/14.0/16.9; 32x32: 185/193/189/187/186/281/348.
-#: Small chunks pay per-pass overhead; on 32x32 images, chunks past 16 images (128k pixels) are
-#: slower again, as the activations outgrow the cache. 2**14 pixels (32 images of 8x8, 2 of 32x32)
-#: is within 8% of the fastest chunk in all four settings. (An earlier sweep with OpenMP's default
-#: spinning wait policy made every chunk above ~32k pixels look twice as slow: on these virtual
-#: machines each multi-threaded operation then waits milliseconds for the second core.)
+#: Default bound on the work per forward pass when ``batch_size=None`` on a CPU, in input pixels
+#: (views × images × H × W): small chunks pay per-pass overhead, large ones outgrow the cache. The
+#: value comes from the chunk-size sweep ``python -m benchmarks.bench_tta --sweep``; the measured
+#: figures and the reasoning are in ``benchmarks/bench_tta.py``'s docstring, where they are re-run.
 DEFAULT_PIXELS_PER_PASS_CPU = 2**14
 #: Accelerators (CUDA, MPS) want big passes to fill the device; not tuned here beyond "large".
 DEFAULT_PIXELS_PER_PASS_ACCELERATOR = 2**22
@@ -91,14 +85,22 @@ def default_batch_size(n_views: int, height: int, width: int, device: torch.devi
     """Images per chunk that ``predict_with_tta`` uses when ``batch_size=None``.
 
     ``max(1, budget // (n_views · height · width))`` with ``budget`` =
-    ``DEFAULT_PIXELS_PER_PASS_CPU`` (16 384, measured, see above) on a CPU and
-    ``DEFAULT_PIXELS_PER_PASS_ACCELERATOR`` elsewhere. For D4 on 8x8 digits: 32 images
-    (256 view-images per pass); on 32x32 images: 2.
+    ``DEFAULT_PIXELS_PER_PASS_CPU`` (16 384) on a CPU and ``DEFAULT_PIXELS_PER_PASS_ACCELERATOR``
+    elsewhere. For D4 on 8x8 digits: 32 images (256 view-images per pass); on 32x32 images: 2.
+
+    Raises:
+        TypeError/ValueError naming the parameter: sizes that are not integers >= 1, a ``device``
+        that is not a ``torch.device`` or a device string torch understands (``"cpu"``, ``"cuda:0"``).
     """
     for name, v in (("n_views", n_views), ("height", height), ("width", width)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{name} must be a positive int, got {v!r}")
-    budget = DEFAULT_PIXELS_PER_PASS_CPU if torch.device(device).type == "cpu" else DEFAULT_PIXELS_PER_PASS_ACCELERATOR
+        check_int(v, name, low=1)
+    if not isinstance(device, (torch.device, str)):
+        raise TypeError(f"device must be a torch.device or a string such as 'cpu', got {type(device).__name__}")
+    try:
+        kind = torch.device(device).type
+    except RuntimeError as exc:
+        raise ValueError(f"device must name a torch device such as 'cpu' or 'cuda', got {device!r}") from exc
+    budget = DEFAULT_PIXELS_PER_PASS_CPU if kind == "cpu" else DEFAULT_PIXELS_PER_PASS_ACCELERATOR
     return max(1, budget // (n_views * height * width))
 
 
@@ -140,9 +142,7 @@ def shift_view(dx: int, dy: int) -> View:
     ``(-dx, -dy)``; the ``|dx|`` columns and ``|dy|`` rows that left the frame come back as zeros, so
     the inverse is exact only away from the border. ``shift_view(0, 0)`` is the identity.
     """
-    for name, v in (("dx", dx), ("dy", dy)):
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise ValueError(f"{name} must be an int number of pixels, got {v!r}")
+    dx, dy = check_int(dx, "dx (pixels)"), check_int(dy, "dy (pixels)")
     return View(f"shift({dx:+d},{dy:+d})", lambda x: _shift(x, dx, dy), lambda y: _shift(y, -dx, -dy))
 
 
@@ -209,10 +209,8 @@ def merge_views(view_outputs: torch.Tensor, *, merge: str = "mean", activation: 
 
 
 def _check_merge(merge: object, activation: object) -> None:
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-    if merge not in MERGES:
-        raise ValueError(f"merge must be one of {MERGES}, got {merge!r}")
+    check_one_of(activation, "activation", ACTIVATIONS)
+    check_one_of(merge, "merge", MERGES)
     if merge == "gmean" and activation is None:
         raise ValueError(
             "merge='gmean' needs activation 'softmax' or 'sigmoid' (a geometric mean of logits is undefined)"
@@ -254,10 +252,9 @@ def predict_with_tta(
         batch_size: images per chunk; each forward pass sees ``V × batch_size`` inputs (all views of
             the chunk, concatenated), so memory grows with ``V × batch_size``. ``None`` uses
             ``default_batch_size(V, H, W, device)``: about 16 384 input pixels per pass on a CPU,
-            i.e. 32 digits (8x8) × 8 D4 views. Chosen from measurement (``benchmarks/bench_tta.py``,
-            2-core CPU): one pass of all 64 × 8 = 512 view-images is memory-bound and *slower*
-            than chunks of that size, and on 32x32 images passes above ~64 view-images run at half
-            speed. On a GPU the default is much larger (2**22 pixels per pass).
+            i.e. 32 digits (8x8) × 8 D4 views, chosen by the chunk-size sweep of
+            ``benchmarks/bench_tta.py`` (one giant pass of every view-image is *slower* on a CPU);
+            on a GPU much larger (2**22 pixels per pass).
         return_views: also return the per-view predictions (activated, in the input's frame).
         dense: the model outputs maps ``[N, K, H, W]`` (segmentation); each view's output is mapped
             back with the view's ``inverse`` before merging, so the result is aligned with ``x``.
@@ -271,6 +268,33 @@ def predict_with_tta(
     the same output (the views are deterministic and nothing random is drawn); results do not depend
     on ``batch_size`` beyond floating-point rounding of the model's kernels.
     """
+    view_list = _check_tta_args(model, x, views, merge, activation, batch_size, return_views, dense)
+    h, w = x.shape[-2:]
+    dev = _model_device(model, x.device)
+    chunk = batch_size if batch_size is not None else default_batch_size(len(view_list), h, w, dev)
+    with _eval_mode(model), torch.inference_mode():
+        pieces = [
+            _predict_views(model, x[start : start + chunk].to(dev), view_list, dense)
+            for start in range(0, x.shape[0], chunk)
+        ]
+        raw = torch.cat(pieces, dim=1)  # [V, B, K(, H, W)], raw outputs in the input's frame
+        merged = merge_views(raw, merge=merge, activation=activation).to(x.device)
+        if not return_views:
+            return merged
+        return merged, _activate(raw, activation).to(x.device)
+
+
+def _check_tta_args(
+    model: object,
+    x: object,
+    views: object,
+    merge: object,
+    activation: object,
+    batch_size: object,
+    return_views: object,
+    dense: object,
+) -> tuple[View, ...]:
+    """Validate ``predict_with_tta``'s arguments up front; returns the resolved views."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     check_tensor(x, "x", ndim=4, floating=True)
@@ -278,11 +302,10 @@ def predict_with_tta(
         raise ValueError(f"x must hold at least one image, got shape {tuple(x.shape)}")
     view_list = make_views(views)
     _check_merge(merge, activation)
-    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
-        raise ValueError(f"batch_size must be a positive int (images per chunk) or None, got {batch_size!r}")
-    for name, flag in (("return_views", return_views), ("dense", dense)):
-        if not isinstance(flag, bool):
-            raise TypeError(f"{name} must be a bool, got {flag!r}")
+    if batch_size is not None:
+        check_int(batch_size, "batch_size (images per chunk, or None)", low=1)
+    check_bool(return_views, "return_views")
+    check_bool(dense, "dense")
     h, w = x.shape[-2:]
     if h != w and any(v.swaps_hw for v in view_list):
         bad = [v.name for v in view_list if v.swaps_hw]
@@ -294,40 +317,38 @@ def predict_with_tta(
         missing = [v.name for v in view_list if v.inverse is None]
         if missing:
             raise ValueError(f"dense=True needs an inverse for every view; views {missing} have none (use View(...))")
-    n_views = len(view_list)
-    dev = _model_device(model, x.device)
-    chunk = batch_size if batch_size is not None else default_batch_size(n_views, h, w, dev)
+    return view_list
 
+
+@contextlib.contextmanager
+def _eval_mode(model: nn.Module) -> Iterator[None]:
+    """Every submodule in eval mode inside; each one's previous mode restored after, also on errors."""
     modes = [(m, m.training) for m in model.modules()]
     model.eval()
     try:
-        with torch.inference_mode():
-            pieces = []
-            for start in range(0, x.shape[0], chunk):
-                xc = x[start : start + chunk].to(dev)
-                b = xc.shape[0]
-                viewed = [_apply_view(v, xc) for v in view_list]
-                shapes = {tuple(t.shape) for t in viewed}
-                if len(shapes) > 1:
-                    got = {v.name: tuple(t.shape[-2:]) for v, t in zip(view_list, viewed, strict=True)}
-                    raise ValueError(f"all views must give images of one size to share a forward pass, got {got}")
-                stacked = torch.cat(viewed)  # [V*b, C, H', W']
-                y = model(stacked)
-                y = _check_output(y, n_views * b, dense, (h, w))
-                y = y.reshape(n_views, b, *y.shape[1:])
-                if dense:
-                    y = torch.stack([v.inverse(y[i]) for i, v in enumerate(view_list)])
-                    if y.shape[-2:] != (h, w):
-                        raise ValueError(f"a view's inverse returned maps of {tuple(y.shape[-2:])}, expected {(h, w)}")
-                pieces.append(y)
-            raw = torch.cat(pieces, dim=1)  # [V, B, K(, H, W)]
-            merged = merge_views(raw, merge=merge, activation=activation).to(x.device)
-            if not return_views:
-                return merged
-            return merged, _activate(raw, activation).to(x.device)
+        yield
     finally:
         for m, was_training in modes:
             m.training = was_training
+
+
+def _predict_views(model: nn.Module, xc: torch.Tensor, view_list: tuple[View, ...], dense: bool) -> torch.Tensor:
+    """Raw outputs ``[V, b, K(, H, W)]`` of one chunk ``[b, C, H, W]``: all its views in ONE forward pass.
+
+    Dense outputs are mapped back to the input's frame with each view's inverse.
+    """
+    b, hw = xc.shape[0], tuple(xc.shape[-2:])
+    viewed = [_apply_view(v, xc) for v in view_list]
+    if len({tuple(t.shape) for t in viewed}) > 1:
+        got = {v.name: tuple(t.shape[-2:]) for v, t in zip(view_list, viewed, strict=True)}
+        raise ValueError(f"all views must give images of one size to share a forward pass, got {got}")
+    y = _check_output(model(torch.cat(viewed)), len(view_list) * b, dense, hw)  # [V*b, K(, H', W')]
+    y = y.reshape(len(view_list), b, *y.shape[1:])
+    if dense:
+        y = torch.stack([v.inverse(y[i]) for i, v in enumerate(view_list)])
+        if tuple(y.shape[-2:]) != hw:
+            raise ValueError(f"a view's inverse returned maps of {tuple(y.shape[-2:])}, expected {hw}")
+    return y
 
 
 def _apply_view(view: View, xc: torch.Tensor) -> torch.Tensor:
@@ -369,8 +390,7 @@ def view_disagreement(view_predictions: torch.Tensor, *, method: str = "mutual_i
         ``[B]`` (``[B, H, W]`` when dense), float, on the input's device; higher means less certain.
     """
     check_tensor(view_predictions, "view_predictions", ndim=(3, 5), floating=True, finite=True)
-    if method not in DISAGREEMENTS:
-        raise ValueError(f"method must be one of {DISAGREEMENTS}, got {method!r}")
+    check_one_of(method, "method", DISAGREEMENTS)
     p = view_predictions
     if p.shape[0] < 2:
         raise ValueError(f"view_predictions needs at least 2 views along dim 0, got shape {tuple(p.shape)}")
@@ -489,8 +509,7 @@ def error_rate_by_bin(score: torch.Tensor, correct: torch.Tensor, *, n_bins: int
         raise ValueError(
             f"score has shape {tuple(score.shape)} but correct has {tuple(correct.shape)}; they must match"
         )
-    if isinstance(n_bins, bool) or not isinstance(n_bins, int) or not 1 <= n_bins <= score.shape[0]:
-        raise ValueError(f"n_bins must be an int in 1..N={score.shape[0]}, got {n_bins!r}")
+    check_int(n_bins, f"n_bins (1..N={score.shape[0]})", low=1, high=score.shape[0])
     s, c = score.detach().cpu().double(), correct.cpu()
     order = torch.sort(s, stable=True).indices
     groups = torch.tensor_split(order, n_bins)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pathlib
 
 import pytest
 import torch
@@ -11,8 +12,8 @@ from hypothesis import strategies as st
 from torch import nn
 from torchvision.transforms.v2 import functional as TF
 
-from lessonlib.presets import D4_NAMES, dihedral
-from lessonlib.training import make_model
+from lessonlib.geometric import D4_NAMES, dihedral
+from lessonlib.models import make_model
 from lessonlib.tta import (
     MERGES,
     VIEW_SETS,
@@ -399,7 +400,7 @@ def test_dense_errors():
         predict_with_tta(PixelPool(), x, dense=True)
     with pytest.raises(ValueError, match=r"\[N, K\]"):
         predict_with_tta(DenseEcho(), x)
-    with pytest.raises(ValueError, match="dx"):
+    with pytest.raises(TypeError, match="dx"):
         shift_view(0.5, 0)
 
 
@@ -445,10 +446,12 @@ def test_error_rate_by_bin():
 
 def test_notebook_checkers_accept_solutions_and_reject_common_mistakes():
     from lessonlib.exercises import ExerciseFailed, nb06
-    from lessonlib.presets import dihedral_inverse
+    from lessonlib.geometric import dihedral_inverse
 
     assert nb06.check_cxr_views(...).passed is None
-    assert nb06.check_cxr_views({"identity", "shift 4 px", "rotate 3°"}).passed
+    # issue 16: a horizontal flip keeps a cardiomegaly label (off-distribution, an empirical choice)
+    assert nb06.check_cxr_views({"identity", "shift 4 px", "rotate 3°", "hflip"}).passed
+    assert not nb06.check_cxr_views({"identity", "shift 4 px", "rotate 3°"}).passed
     assert not nb06.check_cxr_views({"identity", "hflip"}).passed
     y, plain, tta = torch.tensor([0, 1, 2, 3]), torch.tensor([0, 1, 0, 0]), torch.tensor([1, 1, 2, 0])
     assert nb06.check_right_to_wrong(1, y, plain, tta).passed
@@ -471,3 +474,106 @@ def test_function_exercises_report_untouched_stub_as_not_attempted():
     assert nb06.check_d4_mask_inverse(stub).passed is None
     assert nb06.check_probability_mean(stub).passed is None
     assert nb06.check_d4_mask_inverse(...).passed is None
+
+
+# ----------------------------------------------------------------------------------------------
+# Issue 17/18: edges of the helpers, the split of predict_with_tta, geometry from geometric
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "device,exc",
+    [("not-a-device", ValueError), ("cuda:x", ValueError), (3, TypeError), (None, TypeError)],
+)
+def test_default_batch_size_refuses_a_bad_device_naming_it(device, exc):
+    """Item 13: a bad device string raised torch's RuntimeError."""
+    with pytest.raises(exc, match="device"):
+        default_batch_size(8, 8, 8, device)
+    assert default_batch_size(8, 8, 8, torch.device("cpu")) == 32
+
+
+@pytest.mark.parametrize("bad,exc", [(2.0, TypeError), (True, TypeError), (-1, ValueError)])
+def test_default_batch_size_refuses_non_integer_sizes(bad, exc):
+    for args in ((bad, 8, 8), (8, bad, 8), (8, 8, bad)):
+        with pytest.raises(exc, match="n_views|height|width"):
+            default_batch_size(*args)
+
+
+def test_predict_with_tta_refuses_non_bool_flags_and_float_batch_size():
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 3))
+    x = torch.rand(2, 1, 4, 4)
+    with pytest.raises(TypeError, match="return_views"):
+        predict_with_tta(model, x, return_views=1)
+    with pytest.raises(TypeError, match="dense"):
+        predict_with_tta(model, x, dense="no")
+    with pytest.raises(TypeError, match="batch_size"):
+        predict_with_tta(model, x, batch_size=2.0)
+
+
+def test_mode_is_restored_when_the_model_raises():
+    class Boom(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(16, 3)
+
+        def forward(self, t):
+            raise RuntimeError("boom")
+
+    model = Boom().train()
+    model.lin.eval()
+    with pytest.raises(RuntimeError, match="boom"):
+        predict_with_tta(model, torch.rand(2, 1, 4, 4))
+    assert model.training and not model.lin.training
+
+
+def test_predict_with_tta_is_one_forward_pass_per_chunk():
+    calls = []
+
+    class Count(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(16, 3)
+
+        def forward(self, t):
+            calls.append(t.shape[0])
+            return self.lin(t.flatten(1))
+
+    predict_with_tta(Count(), torch.rand(10, 1, 4, 4), views="d4", batch_size=4)
+    assert calls == [32, 32, 16]  # V x chunk view-images per pass, never one image at a time
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    b=st.integers(1, 6),
+    chunk=st.integers(1, 7),
+    views=st.sampled_from(["identity", "hflip", "flips", "d4"]),
+    merge=st.sampled_from(["mean", "logit_mean", "gmean", "max"]),
+    seed=st.integers(0, 2**16),
+)
+def test_property_tta_contract(b, chunk, views, merge, seed):
+    g = torch.Generator().manual_seed(seed)
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3)
+    )
+    x = torch.rand(b, 1, 5, 5, generator=g, dtype=torch.float64)
+    model = model.double()
+    before = x.clone()
+    out, per = predict_with_tta(model, x, views=views, merge=merge, batch_size=chunk, return_views=True)
+    assert torch.equal(x, before) and out.shape == (b, 3) and out.dtype == x.dtype
+    assert per.shape == (len(VIEW_SETS[views]), b, 3)
+    whole = predict_with_tta(model, x, views=views, merge=merge, batch_size=b)
+    torch.testing.assert_close(out, whole)  # chunking does not change the result
+    if merge != "max":
+        torch.testing.assert_close(out.sum(1), torch.ones(b, dtype=x.dtype))
+    # equivariance of D4: TTA over a group is invariant to transforming the input by a group element
+    if views == "d4":
+        torch.testing.assert_close(predict_with_tta(model, dihedral(x, 5), merge=merge), out)
+
+
+def test_tta_takes_its_geometry_from_geometric():
+    import lessonlib.geometric as geometric
+    import lessonlib.tta as tta_module
+
+    assert tta_module.dihedral is geometric.dihedral and tta_module.D4_NAMES is geometric.D4_NAMES
+    src = pathlib.Path(tta_module.__file__).read_text()
+    assert "from lessonlib.presets" not in src and "ms;" not in src  # no benchmark figures in the code
