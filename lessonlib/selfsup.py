@@ -163,8 +163,10 @@ def elastic(
     (standard deviation ``magnitude``, in units of half the image side) upsampled bicubically to the
     image size, then applied with ``grid_sample`` (bilinear, zero fill).
 
-    Per image the same kind of warp as ``torchvision.transforms.v2.ElasticTransform``, which draws one
-    field per call (so a whole batch gets the same warp); here each image gets its own, in one call.
+    Per image this equals ``torchvision.transforms.v2.functional.elastic(img, field, fill=None)`` with
+    the same displacement field (checked in ``tests/test_selfsup.py``); torchvision's
+    ``ElasticTransform`` draws one field per call, so a whole batch would get the same warp, while
+    here each image gets its own, in one ``grid_sample`` call.
     """
     _check_images(x)
     m = check_number(magnitude, "magnitude", low=0.0)

@@ -1,0 +1,77 @@
+"""Notebook 10's exercises: every model solution passes, every recorded mistake fails without the answer."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from lessonlib import selfsup
+from lessonlib.exercises import nb10
+
+EXERCISES = sorted(nb10.EX.exercises)
+
+
+def test_four_exercises_registered():
+    assert EXERCISES == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("k", EXERCISES)
+def test_model_solution_and_variants_pass(k):
+    ex = nb10.EX[k]
+    assert ex.checker(ex.solution, must_pass=True).outcome == "PASS"
+    for v in ex.variants:
+        assert ex.checker(v).outcome == "PASS", v
+
+
+@pytest.mark.parametrize("k", EXERCISES)
+def test_mistakes_fail_without_giving_the_answer(k):
+    ex = nb10.EX[k]
+    assert ex.wrong
+    for w in ex.wrong:
+        fb = ex.checker(w)
+        assert fb.outcome == "TRY AGAIN", (w, fb)
+        for secret in ex.secrets:
+            assert secret not in fb.message
+
+
+@pytest.mark.parametrize("k", EXERCISES)
+def test_placeholder_is_not_attempted_and_help_works(k):
+    ex = nb10.EX[k]
+    assert ex.checker(...).outcome == "NOT ATTEMPTED"
+    assert nb10.hint(k) and nb10.hint(k, level=2) != nb10.hint(k)
+    assert ex.explanation in nb10.reveal(k)
+
+
+def test_toy_answer_is_the_library_loss():
+    z1, z2 = torch.tensor(nb10.TOY_Z1), torch.tensor(nb10.TOY_Z2)
+    assert math.isclose(float(selfsup.nt_xent(z1, z2, temperature=1.0)), nb10.EX[1].solution, abs_tol=1e-4)
+
+
+def test_each_function_mutant_gets_its_own_hint():
+    messages = {nb10.check_nt_xent_function(bug).message for bug in nb10.EX[4].wrong}
+    assert len(messages) == len(nb10.EX[4].wrong)
+
+
+def test_learner_errors_and_none_are_reported_as_theirs():
+    def broken(z1, z2, tau):
+        return torch.cat([z1, z2], dim=2)  # there is no dim 2 in [B, D]
+
+    assert nb10.check_nt_xent_function(broken).outcome == "ERROR IN YOUR CODE"
+
+    def forgot_return(z1, z2, tau):
+        torch.nn.functional.normalize(z1, dim=1)
+
+    assert nb10.check_nt_xent_function(forgot_return).outcome == "RETURNED NONE"
+
+
+def test_choice_feedback_never_names_a_missed_option():
+    fb = nb10.check_ecg_views({nb10.ECG_VIEWS[0]})
+    assert fb.outcome == "TRY AGAIN" and "3 correct options are missing" in fb.message
+    for option in nb10.ECG_VIEWS[1:4]:
+        assert option not in fb.message
+    fb = nb10.check_fixmatch_statements(set())
+    assert fb.outcome == "TRY AGAIN"
+    for s in nb10.FIXMATCH_STATEMENTS[:4]:
+        assert s not in fb.message
