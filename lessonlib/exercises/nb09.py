@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from lessonlib.exercises import Notebook, WrongAnswer, as_number, cases, choice
 
 __all__ = [
@@ -133,7 +135,7 @@ _SCENARIO_HINTS = {
         {**_RIGHT, "multisite": "group by patient"},
         {**_RIGHT, "sepsis": "group by patient"},
     ],
-    variants=[dict(reversed(list(_RIGHT.items())))],
+    variants=[dict(reversed(list(_RIGHT.items()))), {k: f" {v.upper()} " for k, v in _RIGHT.items()}],
     secrets=(),
 )
 def check_splits(answer):
@@ -146,10 +148,11 @@ def check_splits(answer):
     unknown = [s for s in answer if s not in SCENARIOS]
     if unknown:
         return f"{unknown[0]!r} is not one of the scenarios {list(SCENARIOS)}."
-    off_menu = [v for v in answer.values() if v not in SPLIT_OPTIONS]
+    picked = {s: str(v).strip().lower() for s, v in answer.items()}  # case and spaces do not matter
+    off_menu = [answer[s] for s, v in picked.items() if v not in SPLIT_OPTIONS]
     if off_menu:
         return f"{off_menu[0]!r} is not in SPLIT_OPTIONS; copy an option exactly."
-    wrong = [s for s in SCENARIOS if answer[s] != _RIGHT[s]]
+    wrong = [s for s in SCENARIOS if picked[s] != _RIGHT[s]]
     if not wrong:
         return None
     return f"{len(wrong)} of {len(SCENARIOS)} not right yet. " + "; ".join(f"{s}: {_SCENARIO_HINTS[s]}" for s in wrong)
@@ -221,7 +224,10 @@ def _probe(n: int, c: int, f: float):
     "2 f (1 - f); in all n (m + 1) m f (1 - f). For ECG200 with 4 copies and f = 0.3: 200 x 5 x 4 x 0.21 = "
     "840 pairs that a nearest-neighbour model can exploit.",
     wrong=[_half_pairs, _ordered_pairs, _copies_only, _test_rows],
-    variants=[lambda n, c, f: n * (c + 1) * c * f * (1 - f)],
+    variants=[
+        lambda n, c, f: n * (c + 1) * c * f * (1 - f),
+        lambda n, c, f: np.float32(n * math.comb(c + 1, 2) * 2 * f * (1 - f)),
+    ],
     what="expected_cross_pairs",
 )
 def check_cross_pairs(fn):
