@@ -18,6 +18,8 @@ from importlib import resources
 import numpy as np
 import torch
 
+from lessonlib.utils import check_bool, check_int, check_number, check_one_of
+
 __all__ = [
     "Provenance",
     "PROVENANCE",
@@ -153,16 +155,17 @@ def list_datasets() -> list[str]:
 
 
 def provenance(name: str) -> Provenance:
-    """The provenance record of data set ``name`` (see ``list_datasets()``)."""
-    if name not in PROVENANCE:
-        raise ValueError(f"name must be one of {list_datasets()}, got {name!r}")
+    """The provenance record of data set ``name`` (see ``list_datasets()``).
+
+    Raises:
+        ValueError: ``name`` is not one of ``list_datasets()`` (a list or other unhashable value too).
+    """
+    check_one_of(name, "name", list_datasets())
     return PROVENANCE[name]
 
 
 def _check_split(split: str) -> str:
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    return split
+    return check_one_of(split, "split", ("train", "test"))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -265,8 +268,7 @@ def load_chest_xray(*, raw: bool = False, size: int | None = None) -> torch.Tens
     Returns:
         ``[1, 1955, 1841]`` at full size.
     """
-    if not isinstance(raw, bool):
-        raise TypeError(f"raw must be True or False, got {raw!r}")
+    raw = check_bool(raw, "raw")
     raw_arr, display, _ = _chest_xray_cached()
     if raw:
         if size is not None:
@@ -279,8 +281,7 @@ def load_chest_xray(*, raw: bool = False, size: int | None = None) -> torch.Tens
 def _maybe_resize(img: torch.Tensor, size: int | None) -> torch.Tensor:
     if size is None:
         return img
-    if isinstance(size, bool) or not isinstance(size, int) or size < 8:
-        raise ValueError(f"size must be an int >= 8 (pixels on the shorter side), got {size!r}")
+    size = check_int(size, "size", low=8)  # pixels on the shorter side
     from torchvision.transforms.v2 import functional as F
 
     return F.resize(img, [size], antialias=True)
@@ -309,8 +310,7 @@ def load_natural_image(name: str = "astronaut", *, size: int | None = None) -> t
         name: one of ``NATURAL_IMAGES`` = ('astronaut', 'chelsea', 'coffee').
         size: optional shorter-side size for an antialiased resize.
     """
-    if name not in NATURAL_IMAGES:
-        raise ValueError(f"name must be one of {NATURAL_IMAGES}, got {name!r}")
+    check_one_of(name, "name", NATURAL_IMAGES)
     return _maybe_resize(_skimage_rgb(name), size)
 
 
@@ -377,8 +377,10 @@ def load_digits(*, test_fraction: float = 0.3, seed: int = 0) -> SplitData:
     """scikit-learn's 8x8 handwritten digits as images, with a stratified train/test split.
 
     Args:
-        test_fraction: share of the 1797 images held out, in (0, 1).
-        seed: seed of the (stratified, deterministic) split.
+        test_fraction: share of the 1797 images held out. A stratified split needs at least one image
+            of each of the 10 classes on both sides, so it must lie in [10/1797, 1 − 10/1797]
+            (about 0.0056 to 0.9944).
+        seed: seed of the (stratified, deterministic) split, an integer in [0, 2**32 − 1].
 
     Returns:
         ``SplitData`` with float32 ``[N, 1, 8, 8]`` in [0, 1] and int64 labels 0..9.
@@ -386,13 +388,20 @@ def load_digits(*, test_fraction: float = 0.3, seed: int = 0) -> SplitData:
     from sklearn.datasets import load_digits as _sk_load_digits
     from sklearn.model_selection import train_test_split
 
-    if not isinstance(test_fraction, float) or not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"test_fraction must be a float in (0, 1), got {test_fraction!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    test_fraction = check_number(
+        test_fraction, "test_fraction", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False
+    )
+    seed = check_int(seed, "seed", low=0, high=2**32 - 1)  # scikit-learn's random_state range
     bunch = _sk_load_digits()
     x = (bunch.images / 16.0).astype(np.float32)[:, None]
     y = bunch.target.astype(np.int64)
+    n, k = len(y), len(np.unique(y))
+    n_test = int(np.ceil(test_fraction * n))  # how scikit-learn rounds a fractional test_size
+    if not k <= n_test <= n - k:
+        raise ValueError(
+            f"test_fraction={test_fraction!r} holds out {n_test} of {n} images; a stratified split needs at "
+            f"least {k} (one per class) on each side, so test_fraction must lie in [{k / n:.4f}, {1 - k / n:.4f}]"
+        )
     x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_fraction, random_state=seed, stratify=y)
     return SplitData(
         torch.from_numpy(x_tr),

@@ -15,12 +15,21 @@ from __future__ import annotations
 
 import torch
 
-from lessonlib.utils import check_positive, check_tensor, normal
+from lessonlib.utils import (
+    check_generator,
+    check_int,
+    check_number,
+    check_positive,
+    check_tensor,
+    compute_dtype,
+    normal,
+)
 
 __all__ = ["ridge", "noisy_least_squares", "noise_ridge_penalty", "standardise"]
 
 
-def _check_xy(x: torch.Tensor, y: torch.Tensor) -> None:
+def _check_design(x: torch.Tensor, y: torch.Tensor) -> None:
+    """A regression design ``x`` ``[n, d]`` (n, d >= 1) and real targets ``y`` ``[n]``, both finite."""
     check_tensor(x, "x", ndim=2, floating=True, finite=True)
     check_tensor(y, "y", ndim=1, floating=True, finite=True)
     if x.shape[0] != y.shape[0]:
@@ -36,11 +45,9 @@ def noise_ridge_penalty(n: int, sigma: float) -> float:
         n: number of training rows (the loss is a *sum* over rows; for a mean loss the penalty is σ²).
         sigma: noise standard deviation, in the units of the (standardised) inputs, >= 0.
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive int (number of rows), got {n!r}")
-    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not 0.0 <= float(sigma) < float("inf"):
-        raise ValueError(f"sigma must be a finite number >= 0, got {sigma!r}")
-    return float(n) * float(sigma) ** 2
+    n = check_int(n, "n", low=1)  # number of rows
+    sigma = check_number(sigma, "sigma", low=0.0)
+    return float(n) * sigma**2
 
 
 def ridge(x: torch.Tensor, y: torch.Tensor, lam: float) -> torch.Tensor:
@@ -52,14 +59,29 @@ def ridge(x: torch.Tensor, y: torch.Tensor, lam: float) -> torch.Tensor:
         lam: penalty >= 0 (0 gives ordinary least squares, which needs ``x`` of full column rank).
 
     Returns:
-        ``w`` with the dtype and device of ``x``, solving ``(xᵀx + lam·I) w = xᵀy``.
+        ``w`` with the dtype and device of ``x``, solving ``(xᵀx + lam·I) w = xᵀy``. float16/bfloat16
+        inputs are solved in float32 and the result cast back (CPU solvers do not exist in half).
+        Equal to scikit-learn's ``Ridge(alpha=lam, fit_intercept=False)`` (tested).
+
+    Raises:
+        ValueError: ``lam = 0`` with a rank-deficient ``x`` (fewer rows than columns, or collinear
+            columns): least squares then has infinitely many solutions; use ``lam > 0``.
     """
-    _check_xy(x, y)
-    if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not 0.0 <= float(lam) < float("inf"):
-        raise ValueError(f"lam must be a finite number >= 0, got {lam!r}")
-    d = x.shape[1]
-    gram = x.T @ x + float(lam) * torch.eye(d, dtype=x.dtype, device=x.device)
-    return torch.linalg.solve(gram, x.T @ y.to(x.dtype))
+    _check_design(x, y)
+    lam = check_number(lam, "lam", low=0.0)
+    n, d = x.shape
+    dt = compute_dtype(x.dtype)
+    xc, yc = x.to(dt), y.to(dt)
+    if lam == 0.0:
+        rank = int(torch.linalg.matrix_rank(xc))
+        if rank < d:
+            why = f"it has {n} rows for {d} columns" if n < d else "its columns are linearly dependent"
+            raise ValueError(
+                f"lam=0 (ordinary least squares) needs x of full column rank, but x has rank {rank} < {d} "
+                f"({why}); use lam > 0 or drop redundant columns"
+            )
+    gram = xc.T @ xc + lam * torch.eye(d, dtype=dt, device=x.device)
+    return torch.linalg.solve(gram, xc.T @ yc).to(x.dtype)
 
 
 def noisy_least_squares(
@@ -84,18 +106,21 @@ def noisy_least_squares(
         generator: source of the noise.
 
     Returns:
-        ``w`` ``[d]`` with the dtype and device of ``x``.
+        ``w`` ``[d]`` with the dtype and device of ``x`` (float16/bfloat16: computed in float32).
     """
-    _check_xy(x, y)
-    check_positive(sigma, "sigma")
-    if isinstance(copies, bool) or not isinstance(copies, int) or copies < 1:
-        raise ValueError(f"copies must be a positive int, got {copies!r}")
+    _check_design(x, y)
+    sigma = check_positive(sigma, "sigma")
+    copies = check_int(copies, "copies", low=1)
+    check_generator(generator)
     n, d = x.shape
-    noise = float(sigma) * normal((copies, n, d), generator=generator, device=x.device, dtype=x.dtype)
-    xn = x.unsqueeze(0) + noise  # [copies, n, d]
+    if copies * n < d:
+        raise ValueError(f"copies * n = {copies * n} noisy rows cannot determine {d} coefficients; use more copies")
+    dt = compute_dtype(x.dtype)
+    noise = sigma * normal((copies, n, d), generator=generator, device=x.device, dtype=dt)
+    xn = x.to(dt).unsqueeze(0) + noise  # [copies, n, d]
     gram = torch.einsum("cni,cnj->ij", xn, xn)
-    rhs = torch.einsum("cni,n->i", xn, y.to(x.dtype))
-    return torch.linalg.solve(gram, rhs)
+    rhs = torch.einsum("cni,n->i", xn, y.to(dt))
+    return torch.linalg.solve(gram, rhs).to(x.dtype)
 
 
 def standardise(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -104,7 +129,7 @@ def standardise(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.T
     After this, a no-intercept linear model is appropriate and one noise level σ means the same
     thing for every feature. Returns new tensors (same dtype and device).
     """
-    _check_xy(x, y)
+    _check_design(x, y)
     sd = x.std(0, unbiased=False)
     if bool((sd == 0).any()):
         raise ValueError("x has a constant column; it cannot be standardised")

@@ -119,9 +119,16 @@ def test_provenance_for_every_dataset():
         (lambda: data.load_natural_image("lena"), "name must be one of"),
         (lambda: data.load_chest_xray(raw="yes"), "raw must be True or False"),
         (lambda: data.load_chest_xray(raw=True, size=128), "size is only supported"),
-        (lambda: data.load_histology(size=3), "size must be an int"),
+        (lambda: data.load_histology(size=3), "size must be >= 8"),
+        (lambda: data.load_histology(size=64.0), "size must be an integer"),
         (lambda: data.load_digits(test_fraction=1.5), "test_fraction"),
         (lambda: data.load_digits(seed=-1), "seed"),
+        # issue 17 item 13: once an unhashable-type error, and scikit-learn's error naming test_size
+        (lambda: data.provenance(["x"]), "name must be one of"),
+        (lambda: data.load_digits(test_fraction=0.001), "test_fraction=0.001 holds out 2 of 1797"),
+        (lambda: data.load_digits(test_fraction=0.999), "test_fraction"),
+        (lambda: data.load_digits(test_fraction=float("nan")), "test_fraction"),
+        (lambda: data.load_digits(seed=2**32), "seed"),
     ],
 )
 def test_bad_input_gives_clear_error(call, match):
@@ -133,3 +140,9 @@ def test_loaders_return_fresh_tensors():
     a = data.load_ecg_12lead().signal
     a += 100.0
     assert float(data.load_ecg_12lead().signal.abs().max()) < 5.0
+
+
+def test_digits_smallest_valid_split_keeps_every_class_on_both_sides():
+    d = data.load_digits(test_fraction=10 / 1797)
+    assert d.x_test.shape[0] == 10 and set(d.y_test.tolist()) == set(range(10))
+    assert data.load_digits(test_fraction=0.3).x_test.shape[0] == 540  # the course's split is unchanged

@@ -110,3 +110,50 @@ def test_bad_inputs_are_named(call, match):
     x, y = _problem(5)
     with pytest.raises((ValueError, TypeError), match=match):
         call(x, y)
+
+
+# ----------------------------------------------------------------------------------------------
+# Issue 17 items 10 and 13: half precision and rank-deficient designs.
+# ----------------------------------------------------------------------------------------------
+
+
+def test_ridge_lam0_refuses_rank_deficient_designs():
+    x, y = _problem(0, n=20, d=3)
+    collinear = torch.cat([x, x[:, :1] * 2], 1)
+    with pytest.raises(ValueError, match="lam=0.*linearly dependent"):
+        regularisation.ridge(collinear, y, 0.0)
+    with pytest.raises(ValueError, match="lam=0.*2 rows for 3 columns"):
+        regularisation.ridge(x[:2], y[:2], 0)
+    # with a penalty both are well posed, and equal scikit-learn's answer
+    w = regularisation.ridge(collinear, y, 1.0)
+    ref = Ridge(alpha=1.0, fit_intercept=False, solver="cholesky").fit(collinear.numpy(), y.numpy())
+    np.testing.assert_allclose(w.numpy(), ref.coef_, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_is_computed_wider_and_returned_in_the_callers_dtype(dtype):
+    x, y = _problem(1, n=50, d=3)
+    xh, yh = x.to(dtype), y.to(dtype)
+    w = regularisation.ridge(xh, yh, 2.0)
+    ref = regularisation.ridge(xh.double(), yh.double(), 2.0)
+    assert w.dtype == dtype
+    torch.testing.assert_close(w.double(), ref, rtol=2e-2, atol=2e-2)
+    wn = regularisation.noisy_least_squares(xh, yh, 0.2, copies=20, generator=make_generator(0))
+    assert wn.dtype == dtype and bool(torch.isfinite(wn).all())
+
+
+def test_bad_arguments_name_the_parameter():
+    x, y = _problem(2, n=10, d=3)
+    for bad in (float("nan"), float("inf"), -1.0):
+        with pytest.raises(ValueError, match="lam"):
+            regularisation.ridge(x, y, bad)
+    with pytest.raises(TypeError, match="lam"):
+        regularisation.ridge(x, y, "1")
+    with pytest.raises(TypeError, match="generator"):
+        regularisation.noisy_least_squares(x, y, 0.1, generator=3)
+    with pytest.raises(TypeError, match="copies"):
+        regularisation.noisy_least_squares(x, y, 0.1, copies=2.0)
+    with pytest.raises(ValueError, match="copies"):
+        regularisation.noisy_least_squares(x[:1], y[:1], 0.1, copies=2)
+    with pytest.raises(TypeError, match="sigma"):
+        regularisation.noise_ridge_penalty(3, True)
