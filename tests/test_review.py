@@ -77,8 +77,8 @@ def test_checks_are_deterministic_and_leave_global_random_state_alone():
     import numpy as np
 
     torch_state, np_state = torch.random.get_rng_state(), np.random.get_state()  # noqa: NPY002 - checking it is untouched
-    first = [review._run(getattr(buggy, s.function), n)[2] for n, s in review.SNIPPETS.items()]
-    second = [review._run(getattr(buggy, s.function), n)[2] for n, s in review.SNIPPETS.items()]
+    first = [review._probe(getattr(buggy, s.function), n)[2] for n, s in review.SNIPPETS.items()]
+    second = [review._probe(getattr(buggy, s.function), n)[2] for n, s in review.SNIPPETS.items()]
     assert first == second
     assert torch.equal(torch.random.get_rng_state(), torch_state)
     after = np.random.get_state()  # noqa: NPY002
@@ -311,36 +311,86 @@ def _capture_markdown(monkeypatch) -> list[str]:
     return shown
 
 
-def test_ask_hides_the_answer_in_static_mode(monkeypatch):
+def test_ask_shows_the_question_and_never_the_answer(monkeypatch):
     shown = _capture_markdown(monkeypatch)
-    nb07.ask(4, static=True)
+    nb07.ask(4)
     out = "\n".join(shown)
-    assert "linspace" in out and "answer hidden" in out
-    assert "0.03 Hz" not in out
+    assert "linspace" in out and "nb07.model_answer(4)" in out
+    assert "0.03 Hz" not in out and "Rubric" not in out
     with pytest.raises(ValueError, match="number"):
-        nb07.ask(0, static=True)
+        nb07.ask(0)
 
 
-def test_reveal_answer_hides_the_fix_in_static_mode(monkeypatch):
-    shown = _capture_markdown(monkeypatch)
-    review.reveal_answer("cutmix_clip", static=True)
-    out = "\n".join(shown)
-    assert "answer hidden" in out and "FIX" not in out
-
-
-def test_revealed_content_holds_the_fix_and_the_rubric(monkeypatch):
-    import lessonlib.widgets
-
-    revealed = {}
-    monkeypatch.setattr(lessonlib.widgets, "reveal", lambda label, body, static=None: revealed.update({label: body}))
+def test_model_answers_and_reveal_answer_are_deliberate_and_hold_the_fix(monkeypatch):
     monkeypatch.setattr("IPython.display.display", lambda *objs, **kw: None)
     for name in NAMES:
-        review.reveal_answer(name)
-    nb07.ask(7)
-    assert len(revealed) == len(NAMES) + 1
-    bodies = list(revealed.values())
-    assert all("# FIX" in body and "Bug class" in body for body in bodies[:-1])
-    assert "0.859" in bodies[-1] and "Rubric" in bodies[-1] and bodies[-1].count("- [ ]") == 4
+        body = review.reveal_answer(name)
+        assert "# FIX" in body and "Bug class" in body
+    body = nb07.model_answer(7)
+    assert "0.859" in body and "Rubric" in body and body.count("- [ ]") == 4
+
+
+def test_mock_interview_q4_breathing_rate_arithmetic():
+    answer = nb07.MOCK_INTERVIEW[3].answer
+    assert "0.2–0.5 Hz (12–30 breaths a minute)" in answer  # 0.2 Hz x 60 s = 12, 0.5 Hz x 60 s = 30
+    assert "0.1–0.5 Hz" not in answer
+
+
+#: The names notebook 07's setup cell defines (its imports), nothing else.
+_SETUP_CELL = (
+    "import matplotlib.pyplot as plt\nimport torch\n\nimport lessonlib\n"
+    "from lessonlib import data, plotting, review\nfrom lessonlib.exercises import nb07\n"
+    "from lessonlib.review import answers, buggy, measure\n"
+)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_pasted_drill_runs_in_the_notebook_namespace_and_shows_its_bug(name, capsys):
+    namespace: dict = {}
+    exec(compile(_SETUP_CELL, "<setup cell>", "exec"), namespace)
+    exec(compile(review.source(name), "<pasted cell>", "exec"), namespace)
+    fn = namespace[review.SNIPPETS[name].function]
+    fb = review.check(name, fn)
+    assert fb.outcome == "TRY AGAIN", f"{name}: the pasted snippet gave {fb}"
+    assert "NameError" not in fb.message
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_pasted_model_answer_passes(name):
+    namespace: dict = {}
+    exec(compile(_SETUP_CELL, "<setup cell>", "exec"), namespace)
+    exec(compile(review._self_contained(review._answer(name), "answers"), "<pasted cell>", "exec"), namespace)
+    assert review.check(name, namespace[review.SNIPPETS[name].function]).outcome == "PASS"
+
+
+def test_drill_5_rejects_per_pixel_factors_and_drill_9_implausible_films():
+    from lessonlib.geometric import random_affine
+    from lessonlib.utils import uniform
+
+    def per_pixel(x, *, max_delta=0.2, generator=None):
+        return x * uniform(x.shape, low=1 - max_delta, high=1 + max_delta, generator=generator, device=x.device)
+
+    def vertical_flip(x, *, generator=None):
+        x = random_affine(x, degrees=5.0, translate=0.05, scale=(0.95, 1.05), generator=generator)
+        flip = uniform(x.shape[0], generator=generator, device=x.device) < 0.5
+        return torch.where(flip.view(-1, 1, 1, 1), x.flip(-2), x)
+
+    def rotate_45(x, *, generator=None):
+        return random_affine(x, degrees=45.0, translate=0.05, scale=(0.95, 1.05), generator=generator)
+
+    assert review.check("per_batch_draw", per_pixel).outcome == "TRY AGAIN"
+    assert review.check("cxr_flip", vertical_flip).outcome == "TRY AGAIN"
+    assert review.check("cxr_flip", rotate_45).outcome == "TRY AGAIN"
+
+
+def test_check_tells_a_missing_return_from_a_wrong_fix():
+    def forgot(x, *, relative_std=0.05, generator=None):
+        _ = x + 1
+
+    def stub(x, *, relative_std=0.05, generator=None): ...
+
+    assert review.check("in_place", forgot).outcome == "RETURNED NONE"
+    assert review.check("in_place", stub).outcome == "NOT ATTEMPTED"
 
 
 def test_mock_interview_numbers_are_right():

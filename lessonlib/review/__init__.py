@@ -275,27 +275,47 @@ def _module_header(module: str) -> dict[str, str]:
         elif isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets):
             for t in node.targets:
                 bound[t.id] = ast.get_source_segment(src, node) or ""
+        elif isinstance(node, ast.FunctionDef) and node.name.startswith("_"):
+            bound[node.name] = "\n".join(src.splitlines()[node.lineno - 1 - len(node.decorator_list) : node.end_lineno])
     return bound
 
 
+def _uses(text: str, name: str) -> bool:
+    return re.search(rf"(?<![\w.]){re.escape(name)}\b", text) is not None
+
+
 def _self_contained(fn: Callable, module: str) -> str:
-    """The source of ``fn`` preceded by exactly the imports and constants of ``module`` it uses."""
+    """The source of ``fn`` preceded by exactly the imports, constants and private helpers of ``module`` it uses."""
     src = inspect.getsource(fn).rstrip()
     header = _module_header(module)
-    used = [n for n in header if re.search(rf"(?<![\w.]){re.escape(n)}\b", src)]
-    imports = [header[n] for n in used if header[n].startswith(("import ", "from "))]
+    used: list[str] = []
+    pending = [src]
+    while pending:
+        text = pending.pop()
+        for n, stmt in header.items():
+            if n not in used and _uses(text, n):
+                used.append(n)
+                if not stmt.startswith(("import ", "from ")):
+                    pending.append(stmt)
     merged: dict[str, list[str]] = {}
     plain: list[str] = []
-    for line in imports:
+    for n in used:
+        line = header[n]
         if line.startswith("from "):
             mod, name = line[5:].split(" import ")
             merged.setdefault(mod, []).append(name)
-        else:
+        elif line.startswith("import "):
             plain.append(line)
-    lines = sorted(set(plain)) + [f"from {m} import {', '.join(sorted(ns))}" for m, ns in sorted(merged.items())]
-    constants = [header[n] for n in used if not header[n].startswith(("import ", "from "))]
-    head = "\n".join(lines + ([""] if constants else []) + constants)
-    return (head + "\n\n\n" if head else "") + src
+    lines = sorted(set(plain)) + [f"from {m} import {', '.join(sorted(set(ns)))}" for m, ns in sorted(merged.items())]
+    order = list(header)
+    constants = [header[n] for n in sorted(used, key=order.index) if not header[n].startswith(("import ", "from "))]
+    constants = [c for c in constants if not c.startswith("def ")]
+    helpers = [header[n] for n in sorted(used, key=order.index) if header[n].startswith("def ")]
+    blocks = ["\n".join(lines)] if lines else []
+    if constants:
+        blocks.append("\n".join(constants))
+    blocks += helpers
+    return "\n\n\n".join(blocks + [src])
 
 
 def source(name: str) -> str:
