@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -124,3 +125,104 @@ def test_forked_cpu_rng_restores_the_global_state_and_validates():
     with pytest.raises(ValueError, match="seed"):
         with utils.forked_cpu_rng(-1):
             pass
+
+
+# ----------------------------------------------------------------------------------------------
+# Issue 17 items 11 and 13: the random draws and validators at their edges (property tests).
+# ----------------------------------------------------------------------------------------------
+
+_ANY = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=3),
+    st.lists(st.integers(0, 3), max_size=3),
+    st.sampled_from([np.float32(0.5), np.int64(3), np.array(2.0), torch.tensor(1), torch.tensor([1.0]), 1 + 2j]),
+)
+
+_VALIDATORS = {
+    "check_number": lambda v: utils.check_number(v, "param"),
+    "check_int": lambda v: utils.check_int(v, "param", low=0),
+    "check_bool": lambda v: utils.check_bool(v, "param"),
+    "check_probability": lambda v: utils.check_probability(v, "param"),
+    "check_positive": lambda v: utils.check_positive(v, "param"),
+    "check_range": lambda v: utils.check_range(v, "param"),
+    "check_seed": lambda v: utils.check_seed(v, "param"),
+    "check_shape": lambda v: utils.check_shape(v, "param"),
+    "check_generator": lambda v: utils.check_generator(v, "param"),
+    "check_one_of": lambda v: utils.check_one_of(v, "param", ["a", 1]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_VALIDATORS))
+@settings(max_examples=60, deadline=None)
+@given(v=_ANY)
+def test_every_validator_accepts_or_names_the_parameter(name, v):
+    try:
+        _VALIDATORS[name](v)
+    except (TypeError, ValueError) as exc:
+        assert "param" in str(exc)
+
+
+@settings(max_examples=40, deadline=None)
+@given(v=st.one_of(st.floats(allow_nan=True), st.integers()))
+def test_check_number_never_lets_nan_through(v):
+    try:
+        out = utils.check_number(v, "x", finite=False)
+    except ValueError:
+        assert v != v  # only NaN is refused when infinities are allowed
+    else:
+        assert out == out
+
+
+@pytest.mark.parametrize(
+    "call, exc, name",
+    [
+        (lambda: utils.uniform(-1), ValueError, "shape"),
+        (lambda: utils.uniform((2, -3)), ValueError, r"shape\[1\]"),
+        (lambda: utils.uniform(2.5), TypeError, "shape"),
+        (lambda: utils.uniform(2, low=1.0, high=0.0), ValueError, "high"),
+        (lambda: utils.uniform(2, low=float("nan")), ValueError, "low"),
+        (lambda: utils.uniform(2, dtype=torch.int64), TypeError, "dtype"),
+        (lambda: utils.normal(-2), ValueError, "shape"),
+        (lambda: utils.randperm(-1), ValueError, "n"),
+        (lambda: utils.randperm(2.0), TypeError, "n"),
+        (lambda: utils.randint(3, 1, 4), ValueError, "high must be > low"),
+        (lambda: utils.randint(0, 2.5, 4), TypeError, "high"),
+        (lambda: utils.sample_beta(1.0, 1.0, -1), ValueError, "shape"),
+        (lambda: utils.make_generator(2**64), ValueError, "seed"),
+        (lambda: utils.uniform(2, generator=3), TypeError, "generator"),
+        (lambda: utils.normal(2, generator="g"), TypeError, "generator"),
+        (lambda: utils.randint(0, 2, 2, generator=1.5), TypeError, "generator"),
+        (lambda: utils.randperm(3, generator=object()), TypeError, "generator"),
+        (lambda: utils.sample_beta(1.0, 1.0, 2, generator=3), TypeError, "generator"),
+    ],
+)
+def test_random_draws_name_the_bad_parameter(call, exc, name):
+    with pytest.raises(exc, match=name):
+        call()
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    shape=st.one_of(st.integers(0, 5), st.lists(st.integers(0, 4), max_size=3)),
+    seed=st.integers(0, 2**64 - 1),
+    dtype=st.sampled_from([torch.float16, torch.bfloat16, torch.float32, torch.float64]),
+)
+def test_random_draws_contract(shape, seed, dtype):
+    expected = (shape,) if isinstance(shape, int) else tuple(shape)
+    for fn in (
+        lambda g: utils.uniform(shape, low=-1.0, high=2.0, generator=g, dtype=dtype),
+        lambda g: utils.normal(shape, generator=g, dtype=dtype),
+        lambda g: utils.sample_beta(0.5, 2.0, shape, generator=g, dtype=dtype),
+    ):
+        a, b = fn(utils.make_generator(seed)), fn(utils.make_generator(seed))
+        assert a.shape == expected and a.dtype == dtype and torch.equal(a, b)
+    u = utils.uniform(shape, low=-1.0, high=2.0, generator=utils.make_generator(seed), dtype=torch.float64)
+    assert bool(((u >= -1.0) & (u <= 2.0)).all())
+    r = utils.randint(-3, 4, shape, generator=utils.make_generator(seed))
+    assert r.dtype == torch.int64 and bool(((r >= -3) & (r < 4)).all())
+    n = int(np.prod(expected)) if expected else 1
+    p = utils.randperm(n, generator=utils.make_generator(seed))
+    assert torch.equal(p.sort().values, torch.arange(n))
