@@ -254,19 +254,22 @@ def view_augment(view: View):
 def two_views(
     x: torch.Tensor, view: View, generator: torch.Generator | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Two independent random views ``(view(x), view(x))`` of a batch ``[B, C, H, W]``: row i of both is
-    a positive pair. Each call of ``view`` draws fresh parameters for every image from ``generator``."""
+    """Two independent random views of a batch ``[B, C, H, W]``: row i of both is a positive pair.
+
+    ``view`` is called once on the batch stacked twice (``[2B, C, H, W]``), so every one of the 2B
+    images gets its own parameters from ``generator`` in one vectorised call; the first half is the
+    first view. Returns two new tensors of ``x``'s shape, dtype and device.
+    """
     _check_images(x)
     if not callable(view):
         raise TypeError(f"view must be callable (x, generator) -> x, got {type(view).__name__}")
     generator = check_generator(generator)
-    v1, v2 = view(x, generator), view(x, generator)
-    for name, v in (("first", v1), ("second", v2)):
-        if not isinstance(v, torch.Tensor) or v.shape != x.shape:
-            raise ValueError(
-                f"view returned a {name} view of shape {getattr(v, 'shape', None)}, expected {tuple(x.shape)}"
-            )
-    return v1, v2
+    stacked = torch.cat([x, x])
+    both = view(stacked, generator)
+    if not isinstance(both, torch.Tensor) or both.shape != stacked.shape:
+        got = tuple(getattr(both, "shape", ()))
+        raise ValueError(f"view returned shape {got} for a batch of shape {tuple(stacked.shape)}; it must keep it")
+    return both[: x.shape[0]], both[x.shape[0] :]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -500,10 +503,9 @@ def fixmatch_loss(
     lam = check_number(weight, "weight", low=0.0)
     generator = check_generator(generator)
     b = x_labelled.shape[0]
-    xw_l = weak(x_labelled, generator)
-    xw_u = weak(x_unlabelled, generator)
+    weak_views = weak(torch.cat([x_labelled, x_unlabelled.to(x_labelled.dtype)]), generator)  # one call
     xs_u = strong(x_unlabelled, generator)
-    logits = model(torch.cat([xw_l, xw_u, xs_u]))
+    logits = model(torch.cat([weak_views, xs_u.to(weak_views.dtype)]))
     lw_l, lw_u, ls_u = logits[:b], logits[b : b + x_unlabelled.shape[0]], logits[b + x_unlabelled.shape[0] :]
     sup = F.cross_entropy(lw_l, y_labelled.to(logits.device))
     with torch.no_grad():
