@@ -466,25 +466,33 @@ def apply_op(
     one. Returns a new tensor with the dtype, shape and device of ``x``.
     """
     check_one_of(name, "name", list(OPS))
+    _check_images(x)
     check_tensor(magnitude, "magnitude", ndim=1)
     if magnitude.shape[0] != x.shape[0]:
         raise ValueError(f"magnitude has {magnitude.shape[0]} entries but x has {x.shape[0]} images")
-    m = magnitude.to(torch.float64)
+    fill = _check_interp(interpolation, fill)
+    return _apply(x, name, magnitude.to(torch.float64), interpolation, fill)
+
+
+_COLOUR_KERNELS = {
+    "Brightness": _brightness,
+    "Color": _color,
+    "Contrast": _contrast,
+    "Sharpness": _sharpness,
+    "Posterize": _posterize_k,
+    "Solarize": _solarize_k,
+}
+
+
+def _apply(x: torch.Tensor, name: str, m: torch.Tensor, interpolation: str, fill: float | None) -> torch.Tensor:
+    """``apply_op`` without the validation (inputs already checked by the caller)."""
     if name == "Identity":
         return x.clone()
     if name in _GEOMETRIC:
         kind = torch.full((x.shape[0],), _GEOMETRIC.index(name), dtype=torch.int64)
         return _geometric(kind, x, m, interpolation, fill)
-    kernels = {
-        "Brightness": _brightness,
-        "Color": _color,
-        "Contrast": _contrast,
-        "Sharpness": _sharpness,
-        "Posterize": _posterize_k,
-        "Solarize": _solarize_k,
-    }
-    if name in kernels:
-        return kernels[name](x, m)
+    if name in _COLOUR_KERNELS:
+        return _COLOUR_KERNELS[name](x, m)
     return {"AutoContrast": TF.autocontrast, "Equalize": TF.equalize, "Invert": TF.invert}[name](x)
 
 
@@ -538,7 +546,7 @@ def apply_draws(
                 continue
             idx = torch.nonzero(step == k).flatten()
             dev_idx = idx.to(x.device)
-            done = apply_op(out.index_select(0, dev_idx), name, mag[idx, j], interpolation=interpolation, fill=fill)
+            done = _apply(out.index_select(0, dev_idx), name, mag[idx, j].to(torch.float64), interpolation, fill)
             out.index_copy_(0, dev_idx, done)
     return out
 
