@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from lessonlib.models import predict_logits
-from lessonlib.utils import check_generator, check_int, check_tensor
+from lessonlib.utils import check_generator, check_int, check_labels, check_tensor
 
 __all__ = [
     "ReliabilityBins",
@@ -35,25 +35,14 @@ __all__ = [
 
 
 def _check_probs_labels(probs: object, labels: object) -> tuple[torch.Tensor, torch.Tensor]:
-    check_tensor(probs, "probs", ndim=2, floating=True, finite=True)
-    check_tensor(labels, "labels", ndim=1)
-    if labels.is_floating_point() or labels.dtype == torch.bool:
-        raise TypeError(f"labels must hold integer class labels, got dtype {labels.dtype}")
-    if probs.shape[0] != labels.shape[0]:
-        raise ValueError(f"probs has {probs.shape[0]} rows but labels has {labels.shape[0]}")
-    if probs.shape[0] == 0:
-        raise ValueError("probs is empty; expected at least one sample")
+    check_tensor(probs, "probs", ndim=2, floating=True, finite=True, nonempty=True)
+    check_labels(labels, "labels", n=probs.shape[0], num_classes=probs.shape[1], rows_of="probs")
     p = probs.detach().to(torch.float64)
     # rows of a float16/bfloat16 softmax sum to 1 only to a few ulps of their dtype
     atol = max(1e-3, 2 * torch.finfo(probs.dtype).eps * p.shape[1])
     if bool((p < 0).any()) or not torch.allclose(p.sum(1), torch.ones(1, dtype=p.dtype, device=p.device), atol=atol):
         raise ValueError("probs must be non-negative with rows summing to 1 (apply softmax to logits first)")
-    y = labels.detach().to(p.device).long()
-    if int(y.min()) < 0 or int(y.max()) >= p.shape[1]:
-        raise ValueError(
-            f"labels must lie in 0..{p.shape[1] - 1} (one per column of probs), got {int(y.min())}..{int(y.max())}"
-        )
-    return p, y
+    return p, labels.detach().to(p.device).long()
 
 
 @dataclass(frozen=True)
@@ -149,18 +138,12 @@ def per_class_accuracy(pred: torch.Tensor, y: torch.Tensor, num_classes: int) ->
         num_classes: K (an integer >= 1).
     """
     check_tensor(pred, "pred", ndim=(1, 2))
-    check_tensor(y, "y", ndim=1)
     num_classes = check_int(num_classes, "num_classes", low=1)
-    if y.is_floating_point():
-        raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
     if pred.ndim == 1 and pred.is_floating_point():
         raise TypeError(f"pred [N] must hold integer labels (or pass logits [N, K]), got dtype {pred.dtype}")
+    check_labels(y, "y", n=pred.shape[0], num_classes=num_classes, rows_of="pred")
     p = pred.argmax(1) if pred.ndim == 2 else pred
-    if p.shape[0] != y.shape[0]:
-        raise ValueError(f"pred has {p.shape[0]} rows but y has {y.shape[0]}; they must match")
     yc, pc = y.cpu().long(), p.cpu().long()
-    if yc.numel() and (int(yc.min()) < 0 or int(yc.max()) >= num_classes):
-        raise ValueError(f"y must hold labels in 0..{num_classes - 1}, got range {int(yc.min())}..{int(yc.max())}")
     total = torch.bincount(yc, minlength=num_classes).double()
     right = torch.bincount(yc[pc == yc], minlength=num_classes).double()
     return torch.where(total > 0, right / total.clamp_min(1), torch.full_like(total, float("nan")))

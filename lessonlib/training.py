@@ -31,6 +31,7 @@ from lessonlib.models import SmallCNN, SmallCNN1d, make_model, predict_logits
 from lessonlib.utils import (
     check_bool,
     check_int,
+    check_labels,
     check_one_of,
     check_seed,
     check_tensor,
@@ -87,23 +88,15 @@ def check_labelled(x: object, y: object, xname: str = "x", yname: str = "y") -> 
         TypeError: not tensors, ``x`` not floating, ``y`` floating or bool. ValueError: ``y`` not 1-D
             or the row counts differ. Messages name ``xname``/``yname``.
     """
-    check_tensor(x, xname, floating=True)
-    check_tensor(y, yname, ndim=1)
-    if x.ndim == 0 or x.shape[0] != y.shape[0]:
-        raise ValueError(f"{xname} has shape {tuple(x.shape)} but {yname} has {y.shape[0]} rows; they must match")
-    if y.is_floating_point() or y.dtype == torch.bool or y.is_complex():
-        raise TypeError(f"{yname} must hold integer class labels, got dtype {y.dtype}")
+    check_tensor(x, xname, floating=True, ndim=tuple(range(1, 9)))
+    check_labels(y, yname, n=x.shape[0], rows_of=xname)
 
 
 def _check_labels_fit(y: torch.Tensor, logits: torch.Tensor) -> None:
     """Labels must index the model's K outputs (cross-entropy would fail with a bare IndexError)."""
     if logits.ndim != 2:
         raise ValueError(f"model must return logits [B, K], got shape {tuple(logits.shape)}")
-    k = logits.shape[1]
-    if y.numel() and (int(y.min()) < 0 or int(y.max()) >= k):
-        raise ValueError(
-            f"y must hold labels in 0..{k - 1} (the model has {k} outputs), got {int(y.min())}..{int(y.max())}"
-        )
+    check_labels(y, "y", num_classes=logits.shape[1])
 
 
 def fit(
@@ -151,7 +144,7 @@ def fit(
         raise ValueError("x is empty; fit needs at least one training example")
     check_tensor(x, "x", finite=True)  # a NaN input would train the weights to NaN without an error
     if int(y.min()) < 0:
-        raise ValueError(f"y must hold class labels 0..K-1, got a label {int(y.min())}")
+        raise ValueError(f"y must hold labels in 0..K-1, got a label {int(y.min())}")
     epochs = check_int(epochs, "epochs", low=1)
     batch_size = check_int(batch_size, "batch_size", low=1)
     steps = None if steps is None else check_int(steps, "steps", low=1)

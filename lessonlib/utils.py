@@ -33,6 +33,7 @@ __all__ = [
     "randperm",
     "sample_beta",
     "check_tensor",
+    "check_labels",
     "check_number",
     "check_int",
     "check_bool",
@@ -465,6 +466,26 @@ def check_tensor(
     if finite and x.is_floating_point() and not bool(torch.isfinite(x).all()):
         raise ValueError(f"{name} contains NaN or infinite values; expected finite numbers")
     return x
+
+
+def check_labels(
+    labels: object, name: str, *, n: int | None = None, num_classes: int | None = None, rows_of: str = "x"
+) -> torch.Tensor:
+    """Validate integer class labels ``[N]``: an integer (not bool) 1-D tensor, optionally of length
+    ``n`` (the rows of the tensor named ``rows_of``) and with values in ``0..num_classes-1``.
+
+    Returns ``labels`` unchanged. Raises ``TypeError``/``ValueError`` whose message names ``name``.
+    """
+    check_tensor(labels, name, ndim=1)
+    if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
+        raise TypeError(f"{name} must hold integer class labels, got dtype {labels.dtype}")
+    if n is not None and labels.shape[0] != n:
+        raise ValueError(f"{rows_of} has {n} rows but {name} has {labels.shape[0]}; they must match")
+    if num_classes is not None and labels.numel():
+        lo, hi = int(labels.min()), int(labels.max())
+        if lo < 0 or hi >= num_classes:
+            raise ValueError(f"{name} must hold labels in 0..{num_classes - 1} ({num_classes} classes), got {lo}..{hi}")
+    return labels
 
 
 def check_probability(p: object, name: str) -> float:

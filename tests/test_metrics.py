@@ -66,7 +66,7 @@ def test_ece_edges_name_the_parameter():
         metrics.expected_calibration_error(p, y, n_bins=0)
     with pytest.raises(ValueError, match="empty"):
         metrics.expected_calibration_error(p[:0], y[:0])
-    with pytest.raises(ValueError, match="labels must lie"):
+    with pytest.raises(ValueError, match="labels must hold labels in 0..2"):
         metrics.expected_calibration_error(p, y + 3)
     with pytest.raises(TypeError, match="labels"):
         metrics.expected_calibration_error(p, y.float())

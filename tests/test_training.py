@@ -373,7 +373,7 @@ def test_fit_refuses_labels_the_model_cannot_predict():
     model = training.make_model("cnn2d", 0, num_classes=2, width=4)
     with pytest.raises(ValueError, match="y must hold labels in 0..1"):
         training.fit(model, x, y, steps=1, progress=False, device="cpu")
-    with pytest.raises(ValueError, match="y must hold class labels"):
+    with pytest.raises(ValueError, match="y must hold labels in 0..K-1"):
         training.fit(model, x, y - 1, steps=1, progress=False, device="cpu")
 
 
