@@ -193,6 +193,12 @@ def quick_check(notebook: str) -> None:
     _display("\n\n".join(parts))
 
 
+def _norm(text: str) -> str:
+    import unicodedata
+
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
 def _resolve(it: Item, pick: Any) -> str:
     if not isinstance(pick, str):
         raise WrongAnswer(f"each pick must be an option's text or letter, got {type(pick).__name__}.")
@@ -200,7 +206,7 @@ def _resolve(it: Item, pick: Any) -> str:
     if len(text) == 1 and text.lower() in _LETTERS[: len(it.options)]:
         return it.options[_LETTERS.index(text.lower())]
     for o in it.options:
-        if o.strip().lower() == text.lower():
+        if _norm(o) == _norm(text):
             return o
     raise WrongAnswer(f"{pick!r} is not one of the options; give its text or its letter (a, b, ...).")
 
@@ -215,7 +221,7 @@ def _grade(it: Item, answer: Any) -> str | None:
     if isinstance(answer, str):
         text = answer.strip().lower()
         letters = text.replace(",", "").replace(" ", "")
-        is_option = any(o.strip().lower() == text for o in it.options)
+        is_option = any(_norm(o) == _norm(text) for o in it.options)
         if not is_option and letters and all(c in _LETTERS[: len(it.options)] for c in letters):
             picks = list(letters)
         else:

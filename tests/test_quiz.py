@@ -1,0 +1,121 @@
+"""The question bank: every item is well formed, its answer passes in every accepted form, plausible wrong
+answers fail without being told the answer, and the mock interview is seeded and scored."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from lessonlib import quiz
+
+ITEMS = quiz.bank()
+IDS = [it.id for it in ITEMS]
+
+
+def test_every_notebook_00_to_07_has_at_least_eight_items_and_the_bank_eighty():
+    counts = {nb: len(quiz.load(nb)) for nb in quiz.notebooks()}
+    for nb in (f"{i:02d}" for i in range(8)):
+        assert counts.get(nb, 0) >= 8, f"notebook {nb} has {counts.get(nb, 0)} quick-check items"
+    assert len(ITEMS) >= 80
+    assert len(set(IDS)) == len(IDS)
+    for it in ITEMS:
+        assert it.id.startswith(f"{it.notebook}.q")
+
+
+def _letter(it, option):
+    return "abcdefghijklmnopqrstuvwxyz"[it.options.index(option)]
+
+
+def _right_forms(it):
+    if it.kind == "number":
+        return [it.answer, np.float32(it.answer), torch.tensor(it.answer, dtype=torch.float64)]
+    if it.kind == "choice":
+        return [it.answer, it.answer.upper(), f"  {it.answer} ", _letter(it, it.answer)]
+    return [set(it.answer), list(reversed(it.answer)), "".join(_letter(it, a) for a in it.answer)]
+
+
+def _wrong_forms(it):
+    if it.kind == "number":
+        a, t = it.answer, it.tolerance
+        return [a + 3 * t + 1e-9, a - 3 * t - 1e-9, a * 2 if a else 1.0, a / 10 if a else -1.0, str(a), True]
+    if it.kind == "choice":
+        return [o for o in it.options if o != it.answer] + [["a", "b"]]
+    want = set(it.answer)
+    rest = [o for o in it.options if o not in want]
+    wrong = [want - {it.answer[0]}, set(it.options)]
+    if rest:
+        wrong.append(want | {rest[0]})
+    return [w for w in wrong if w != want]
+
+
+@pytest.mark.parametrize("it", ITEMS, ids=IDS)
+def test_answer_passes_in_every_accepted_form(it):
+    for form in _right_forms(it):
+        assert quiz.check(it.id, form).outcome == "PASS", (it.id, form)
+
+
+@pytest.mark.parametrize("it", ITEMS, ids=IDS)
+def test_plausible_wrong_answers_fail_without_the_answer(it):
+    if it.kind == "number":
+        secrets = [f"{it.answer:g}"] if abs(it.answer) >= 10 or not float(it.answer).is_integer() else []
+    elif it.kind == "choice":
+        secrets = [it.answer]
+    else:
+        secrets = list(it.answer)
+    for wrong in _wrong_forms(it):
+        fb = quiz.check(it.id, wrong)
+        assert fb.outcome == "TRY AGAIN", (it.id, wrong, fb)
+        for s in secrets:
+            if isinstance(wrong, str) and s in wrong:
+                continue
+            assert s not in fb.message, f"{it.id}: feedback on {wrong!r} gives away {s!r}"
+
+
+@pytest.mark.parametrize("it", ITEMS, ids=IDS)
+def test_hints_do_not_state_the_answer_and_reveal_does(it, capsys):
+    for h in it.hints:
+        if it.kind == "choice":
+            assert it.answer not in h
+        elif it.kind == "multi":
+            assert not all(a in h for a in it.answer)
+    assert quiz.hint(it.id) == it.hints[0] and quiz.hint(it.id, level=2) == it.hints[1]
+    assert it.explanation in quiz.reveal(it.id)
+    assert quiz.check(it.id, ...).outcome == "NOT ATTEMPTED"
+
+
+def test_quick_check_lists_questions_and_no_answer(capsys):
+    quiz.quick_check("04")
+    out = capsys.readouterr().out
+    assert all(it.question in out for it in quiz.load("04"))
+    for it in quiz.load("04"):
+        assert it.explanation not in out
+
+
+def test_mock_interview_is_seeded_mixed_filtered_and_scored(capsys):
+    a, b = quiz.mock_interview(n=10, seed=3), quiz.mock_interview(n=10, seed=3)
+    assert [i.id for i in a.items] == [i.id for i in b.items]
+    assert [i.id for i in a.items] != [i.id for i in quiz.mock_interview(n=10, seed=4).items]
+    assert len({i.notebook for i in a.items}) >= 4, "a round mixes the notebooks"
+    assert len(set(i.id for i in a.items)) == 10
+    only = quiz.mock_interview(n=3, seed=0, topics="units")
+    assert {i.topic for i in only.items} == {"units"}
+    first = a.items[0]
+    right = _right_forms(first)[0]
+    assert a.answer(1, right).outcome == "PASS"
+    a.answer(2, ...)  # not attempted: not scored
+    assert a.score() == (1, 1)
+    with pytest.raises(ValueError, match="topics"):
+        quiz.mock_interview(topics="no such topic")
+    with pytest.raises(ValueError, match="n"):
+        quiz.mock_interview(n=0)
+
+
+def test_malformed_items_are_rejected_with_the_file_and_item_named():
+    bad = {"id": "99.q1", "topic": "t", "kind": "choice", "question": "q", "options": ["a", "b"], "answer": "c"}
+    with pytest.raises(ValueError, match="99.q1"):
+        quiz._validate({**bad, "hints": ["x", "y"], "explanation": "e"}, "99.yaml")
+    with pytest.raises(ValueError, match="hints"):
+        quiz._validate({**bad, "answer": "a", "hints": ["x"], "explanation": "e"}, "99.yaml")
+    with pytest.raises(ValueError, match="item_id"):
+        quiz.check("99.q1", "a")
