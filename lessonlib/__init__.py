@@ -1,9 +1,14 @@
 """lessonlib: the helper package behind the data-augmentation interview course.
 
-Notebooks import it so they stay prose, short code and figures. One module per concern:
-``data`` (real data sets), ``plotting``, ``widgets``, ``training``, ``exercises`` and the technique
-modules (``presets``, ``ecg``, ``tabular``, ``mixing``, ``tta``). ``review`` holds deliberately buggy
-code for the code-review notebook and is imported by nothing else.
+Notebooks import it so they stay prose, short code and figures. One module per concern (the map
+with the import direction is in CONTRIBUTING.md): ``utils`` (devices, generators, validation),
+``data`` (real data sets), ``plotting``, ``widgets``; the technique modules (``geometric``,
+``presets``, ``mixing``, ``tta``, ``ecg``, ``tabular``, ``policies``, ``robustness``); ``augment``
+(every ``augment(x, y, generator)`` adapter for ``fit``); ``models``, ``metrics``, ``training``
+(``fit``/``evaluate``) and ``experiments`` (seeds, learning curves); the lesson pieces
+(``regularisation``, ``calibration``, ``evaluation``, ``selfsup``); ``exercises`` and ``quiz``.
+``review`` holds deliberately buggy code for the code-review notebook and is imported by nothing
+else; ``dev`` serves ``tools/`` and the test hooks only.
 """
 
 from lessonlib.utils import device, make_generator, seeded
