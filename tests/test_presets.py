@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pathlib
 import warnings
 
 import numpy as np
@@ -29,6 +30,7 @@ from lessonlib.presets import (
     ToUnitFloat,
     chest_xray,
     consistency_problems,
+    describe_output,
     dihedral,
     dihedral_inverse,
     histopathology,
@@ -661,3 +663,120 @@ def test_histopathology_stain_options_keep_the_contract(stain):
 def test_histopathology_rejects_an_unknown_stain():
     with pytest.raises(ValueError, match="stain"):
         histopathology(True, 48, stain="HED")
+
+
+# ----------------------------------------------------------------------------------------------
+# Issue 16 (Errors 3, Misleading 7) and issue 18 (one source of ImageNet statistics)
+# ----------------------------------------------------------------------------------------------
+
+
+def test_chest_preset_rotates_images_bilinearly_and_masks_nearest():
+    """v2.RandomAffine defaults to NEAREST, which drops and duplicates pixels instead of interpolating."""
+    pipe = chest_xray(True, 64, generator=make_generator(0))
+    (affine,) = [t for t in pipe.transforms if isinstance(t, v2.RandomAffine)]
+    assert affine.interpolation == v2.InterpolationMode.BILINEAR
+    ramp = torch.linspace(0, 1, 80, dtype=torch.float64)
+    img = ((ramp[None, :] + ramp[:, None]) / 2).to(torch.float32)[None]  # smooth, 80x80, no repeated rows
+    mask = tv_tensors.Mask((img > 0.5).to(torch.uint8))
+    out, m = chest_xray(True, 64, strength=2.0, generator=make_generator(1))(tv_tensors.Image(img), mask)
+    assert set(m.unique().tolist()) <= {0, 1}  # the mask stays a label map (nearest)
+    # bilinear creates new intermediate values; nearest would only copy the resized image's values
+    resized = v2.Resize(64, antialias=True)(tv_tensors.Image(img))
+    plain = v2.Normalize(CXR_MEAN, CXR_STD)(resized).flatten()
+    new_values = ~torch.isclose(out.flatten()[:, None], plain[None, :], atol=1e-6, rtol=0).any(1)
+    assert new_values.float().mean() > 0.5
+
+
+def test_imagenet_statistics_come_from_timm_and_equal_torchvision_weights():
+    from timm.data.constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+    from torchvision.models import ResNet18_Weights
+
+    assert IMAGENET_MEAN == tuple(IMAGENET_DEFAULT_MEAN) and IMAGENET_STD == tuple(IMAGENET_DEFAULT_STD)
+    tv = ResNet18_Weights.IMAGENET1K_V1.transforms()  # builds the transform only, downloads nothing
+    assert tuple(tv.mean) == IMAGENET_MEAN and tuple(tv.std) == IMAGENET_STD
+
+
+def test_cxr_statistics_are_documented_as_one_films_with_the_recipe():
+    import lessonlib.presets as presets
+
+    src = pathlib.Path(presets.__file__).read_text()
+    assert "ONE windowed PA film" in src and "training split" in src
+
+
+def test_cxr_statistics_match_the_bundled_film_they_came_from():
+    """CXR_MEAN/STD are the rounded statistics of the one bundled film after the deterministic steps."""
+    film = data.load_chest_xray()
+    steps = chest_xray(False, 224).transforms[:-1]  # everything but Normalize
+    x = v2.Compose(steps)(film).double()
+    assert abs(float(x.mean()) - CXR_MEAN[0]) < 0.05 and abs(float(x.std()) - CXR_STD[0]) < 0.05
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    bits=st.one_of(st.none(), st.integers(8, 16)),
+    h=st.integers(1, 6),
+    w=st.integers(1, 6),
+    seed=st.integers(0, 2**16),
+)
+def test_property_to_unit_float_is_exact_and_never_clips(bits, h, w, seed):
+    top = 65535 if bits is None else 2**bits - 1
+    g = make_generator(seed)
+    raw = torch.randint(0, top + 1, (1, h, w), generator=g, dtype=torch.int64)
+    img = tv_tensors.Image(raw.to(torch.int32).to(torch.uint16))
+    before = img.clone()
+    out = ToUnitFloat(bits_stored=bits)(img)
+    assert out.dtype == torch.float32 and torch.equal(img, before)
+    torch.testing.assert_close(out.as_subclass(torch.Tensor).double(), raw.double() / top, atol=1e-7, rtol=0)
+    assert float(out.min()) >= 0 and float(out.max()) <= 1
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    level=st.floats(0, 0.99),
+    width=st.floats(0, 0.99),
+    gamma=st.floats(0, 0.99),
+    seed=st.integers(0, 2**16),
+)
+def test_property_window_level_keeps_range_order_and_reproduces(level, width, gamma, seed):
+    x = torch.linspace(0, 1, 50).reshape(1, 5, 10)
+    t = RandomWindowLevel(level, width, gamma, generator=make_generator(seed))
+    out = t(x)
+    assert out.shape == x.shape and float(out.min()) >= 0 and float(out.max()) <= 1
+    assert bool((out.flatten().diff() >= 0).all())  # monotone: the order of densities is kept
+    assert torch.equal(out, RandomWindowLevel(level, width, gamma, generator=make_generator(seed))(x))
+
+
+@pytest.mark.parametrize(
+    "call,exc,match",
+    [
+        (lambda: RandomWindowLevel(float("nan")), ValueError, "level_shift"),
+        (lambda: RandomWindowLevel(0.1, 1.0), ValueError, "width_change"),
+        (lambda: RandomWindowLevel(0.1, 0.1, "a"), TypeError, "log_gamma"),
+        (lambda: RandomWindowLevel(generator=1), TypeError, "generator"),
+        (lambda: chest_xray(True, strength=float("nan")), ValueError, "strength"),
+        (lambda: chest_xray(True, size=64.0), TypeError, "size"),
+        (lambda: chest_xray(True, monochrome1=1), TypeError, "monochrome1"),
+        (lambda: chest_xray(True, generator=0), TypeError, "generator"),
+        (lambda: ToUnitFloat(bits_stored=12.0), TypeError, "bits_stored"),
+        (lambda: describe_output(lambda im: im, torch.rand(1, 4, 4), n=0), ValueError, "n"),
+        (
+            lambda: consistency_problems(lambda im: im, lambda im: im, torch.rand(1, 4, 4), tol=float("nan")),
+            ValueError,
+            "tol",
+        ),
+    ],
+)
+def test_more_bad_arguments_name_the_parameter(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+@settings(max_examples=20, deadline=None)
+@given(n=st.integers(1, 4), c=st.integers(1, 3), seed=st.integers(0, 2**16))
+def test_property_describe_output_pools_statistics_over_runs(n, c, seed):
+    img = torch.rand(c, 5, 6, generator=make_generator(seed))
+    rep = describe_output(lambda im: im * 2, img, n=n)
+    assert rep.shape == (c, 5, 6) and rep.dtype == torch.float32
+    want = (img * 2).double()
+    assert rep.channel_mean == tuple(round(float(v), 4) for v in want.mean(dim=(1, 2)))
+    assert consistency_problems(lambda im: im, lambda im: im.clone(), img, n=n) == []
