@@ -577,3 +577,89 @@ def test_tta_takes_its_geometry_from_geometric():
     assert tta_module.dihedral is geometric.dihedral and tta_module.D4_NAMES is geometric.D4_NAMES
     src = pathlib.Path(tta_module.__file__).read_text()
     assert "from lessonlib.presets" not in src and "ms;" not in src  # no benchmark figures in the code
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    v=st.integers(1, 6),
+    b=st.integers(1, 5),
+    k=st.integers(2, 5),
+    merge=st.sampled_from(MERGES),
+    activation=st.sampled_from(["softmax", "sigmoid", None]),
+    dtype=st.sampled_from([torch.float32, torch.float64, torch.float16]),
+    seed=st.integers(0, 2**16),
+)
+def test_property_merge_views_contract(v, b, k, merge, activation, dtype, seed):
+    if merge == "gmean" and activation is None:
+        with pytest.raises(ValueError, match="gmean"):
+            merge_views(torch.zeros(v, b, k), merge=merge, activation=activation)
+        return
+    y = (3 * torch.randn(v, b, k, generator=torch.Generator().manual_seed(seed))).to(dtype)
+    before = y.clone()
+    out = merge_views(y, merge=merge, activation=activation)
+    assert out.shape == (b, k) and out.dtype == dtype and torch.equal(y, before)
+    shuffled = merge_views(y.flip(0), merge=merge, activation=activation)
+    tol = 1e-2 if dtype == torch.float16 else 1e-5
+    torch.testing.assert_close(out.double(), shuffled.double(), atol=tol, rtol=0)  # the order of views is irrelevant
+    if activation == "softmax" and merge != "max":
+        torch.testing.assert_close(out.double().sum(1), torch.ones(b, dtype=torch.float64), atol=tol, rtol=0)
+    if activation is not None:
+        assert float(out.min()) >= -tol and float(out.max()) <= 1 + tol
+
+
+@settings(max_examples=30, deadline=None)
+@given(v=st.integers(2, 6), b=st.integers(1, 5), k=st.integers(2, 5), seed=st.integers(0, 2**16))
+def test_property_view_disagreement_bounds(v, b, k, seed):
+    p = torch.softmax(2 * torch.randn(v, b, k, generator=torch.Generator().manual_seed(seed), dtype=torch.float64), 2)
+    mi = view_disagreement(p)
+    assert mi.shape == (b,) and bool((mi >= 0).all()) and bool((mi <= min(math.log(v), math.log(k)) + 1e-9).all())
+    same = p[:1].expand(v, b, k)
+    torch.testing.assert_close(view_disagreement(same), torch.zeros(b, dtype=p.dtype), atol=1e-12, rtol=0)
+    vote = view_disagreement(p, method="vote")
+    assert bool(((vote * v - (vote * v).round()).abs() < 1e-9).all()) and bool((vote <= (v - 1) / v + 1e-12).all())
+    assert bool((view_disagreement(p, method="variance") >= 0).all())
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 30), k=st.integers(2, 4), bins=st.integers(1, 5), seed=st.integers(0, 2**16))
+def test_property_tta_effect_and_binned_errors(n, k, bins, seed):
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, k, (n,), generator=g)
+    plain, tta = torch.randint(0, k, (n,), generator=g), torch.randint(0, k, (n,), generator=g)
+    e = tta_effect(y, plain, tta)
+    assert e.n == n and abs(e.change - (e.wrong_to_right - e.right_to_wrong) / n) < 1e-12
+    assert tta_effect(y, plain, plain).change == 0
+    if bins > n:
+        with pytest.raises(ValueError, match="n_bins"):
+            error_rate_by_bin(torch.rand(n, generator=g), plain == y, n_bins=bins)
+        return
+    score = torch.rand(n, generator=g)
+    r = error_rate_by_bin(score, plain == y, n_bins=bins)
+    assert int(r.count.sum()) == n and bool((r.edges.diff() >= 0).all())
+    assert bool(((r.error_rate >= 0) & (r.error_rate <= 1)).all())
+    overall = float((r.error_rate * r.count).sum() / n)
+    assert abs(overall - float((plain != y).double().mean())) < 1e-12
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    n_views=st.integers(1, 16),
+    h=st.integers(1, 256),
+    w=st.integers(1, 256),
+    device=st.sampled_from(["cpu", "cuda", "mps", torch.device("cpu")]),
+)
+def test_property_default_batch_size_is_a_positive_budget_share(n_views, h, w, device):
+    b = default_batch_size(n_views, h, w, device)
+    assert isinstance(b, int) and b >= 1
+    budget = 2**14 if torch.device(device).type == "cpu" else 2**22
+    assert b == max(1, budget // (n_views * h * w))
+
+
+@settings(max_examples=20, deadline=None)
+@given(name=st.sampled_from(sorted(VIEW_SETS)), h=st.integers(1, 6), seed=st.integers(0, 2**16))
+def test_property_named_views_invert_exactly(name, h, seed):
+    x = torch.rand(2, 3, h, h, generator=torch.Generator().manual_seed(seed))
+    views = make_views(name)
+    assert [v.name for v in views] == [D4_NAMES[k] for k in VIEW_SETS[name]]
+    for v in views:
+        assert torch.equal(v.inverse(v(x)), x)
