@@ -1,9 +1,12 @@
-"""Student copies of the notebooks: outputs cleared, model solutions removed, exercise checks kept.
+"""Student copies of the notebooks: outputs cleared, every reveal removed, exercise checks and hints kept.
 
 ``python tools/student.py [--out build/student] [NOTEBOOK ...]`` (``make student``) writes one copy of
 every ``notebooks/NN_*.ipynb`` (or of the notebooks named) into the output folder:
 
-* every cell tagged ``solution`` is **removed** (not collapsed: its source is not in the file at all);
+* every cell tagged ``solution`` is **removed** (not collapsed: its source is not in the file at all), and so
+  is every code cell that reveals an answer (a call to ``reveal``, ``reveal_answer`` or ``model_answer``);
+* in the prose, a clause or sentence that points to such a call is dropped (the hints stay), and a
+  sentence that would leave a gap says that model solutions are not included;
 * every code cell has its outputs and execution count cleared, and the execution timestamps nbclient
   stores in cell metadata are dropped; saved widget state is dropped from the notebook metadata;
 * everything else is kept as written, in particular the learner cells with their ``...`` placeholder
@@ -36,10 +39,17 @@ DEFAULT_OUT = REPO / "build" / "student"
 
 STUDENT_NOTE = (
     "> **Student copy.** The model solutions have been removed from this copy; run each exercise cell "
-    "after replacing its `...` and the check tells you whether your answer is right and, if not, why."
+    "after replacing its `...` and the check tells you whether your answer is right and, if not, gives a "
+    "hint (`nbNN.hint(k)` and `quiz.hint(id)` give more)."
 )
 _LOCAL_IMAGE = re.compile(r"!\[([^\]]*)\]\((?!https?:|data:|attachment:)([^)\s]+)\)")
 _CELL_METADATA_DROPPED = ("execution", "collapsed", "scrolled")
+#: A call that shows an answer: ``nb04.reveal(2)``, ``quiz.reveal("04.q1")``, ``review.reveal_answer(name)``,
+#: ``nb07.model_answer(3)``.
+REVEAL_CALL = re.compile(r"\b(?:reveal|reveal_answer|model_answer)\s*\(")
+_REVEAL_CODE = re.compile(r"`[^`\n]*\b(?:reveal|reveal_answer|model_answer)\s*\([^`\n]*`")
+_CLAUSE = re.compile(r";[^;\n]*?" + _REVEAL_CODE.pattern + r"[^\n]*?[.!?](?=\s|\*|_|$)")
+_SENTENCE_END = re.compile(r"[.!?](?=\s|\*|_|$)")
 # A sentence that points the reader to a collapsed/hidden model solution, e.g. "The model solution sits
 # in the collapsed cell below each exercise." (sentences end at . ! or ? followed by a space or the end).
 _SOLUTION_POINTER = re.compile(
@@ -55,6 +65,27 @@ def reword_solution_pointers(text: str) -> str:
     return _SOLUTION_POINTER.sub(
         lambda m: (" " if m.group(0)[:1].isspace() else "") + SOLUTION_POINTER_REPLACEMENT, text
     )
+
+
+def is_reveal(cell) -> bool:
+    """True for a code cell that shows an answer (calls ``reveal``, ``reveal_answer`` or ``model_answer``)."""
+    return cell.get("cell_type") == "code" and REVEAL_CALL.search(cell.get("source", "")) is not None
+
+
+def drop_reveal_pointers(text: str) -> str:
+    """Remove from markdown the clauses and sentences that point to a reveal call (hints stay).
+
+    ``"Stuck? `nb04.hint(1)`; `nb04.reveal(1)` shows the solution."`` becomes ``"Stuck? `nb04.hint(1)`."``;
+    a whole sentence built around a reveal call becomes "Model solutions are not included in this copy."
+    """
+    text = _CLAUSE.sub(".", text)
+    while (m := _REVEAL_CODE.search(text)) is not None:
+        start = max(text.rfind(sep, 0, m.start()) for sep in (". ", "? ", "! ", "\n"))
+        start = 0 if start < 0 else start + (1 if text[start] == "\n" else 2)
+        end_m = _SENTENCE_END.search(text, m.end())
+        end = end_m.end() if end_m else len(text)
+        text = text[:start] + SOLUTION_POINTER_REPLACEMENT + text[end:]
+    return text
 
 
 def _embed_images(cell, notebook_dir: Path) -> None:
@@ -84,7 +115,7 @@ def make_student_copy(nb: nbformat.NotebookNode, notebook_dir: str | Path | None
     out = copy.deepcopy(nb)
     cells = []
     for cell in out.cells:
-        if is_solution(cell):
+        if is_solution(cell) or is_reveal(cell):
             continue
         for key in _CELL_METADATA_DROPPED:
             cell.metadata.pop(key, None)
@@ -92,7 +123,7 @@ def make_student_copy(nb: nbformat.NotebookNode, notebook_dir: str | Path | None
             cell.outputs = []
             cell.execution_count = None
         elif cell.cell_type == "markdown":
-            cell.source = reword_solution_pointers(cell.source)
+            cell.source = drop_reveal_pointers(reword_solution_pointers(cell.source))
             if notebook_dir is not None:
                 _embed_images(cell, Path(notebook_dir))
         cells.append(cell)
