@@ -780,3 +780,37 @@ def test_property_describe_output_pools_statistics_over_runs(n, c, seed):
     want = (img * 2).double()
     assert rep.channel_mean == tuple(round(float(v), 4) for v in want.mean(dim=(1, 2)))
     assert consistency_problems(lambda im: im, lambda im: im.clone(), img, n=n) == []
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    p=st.floats(0, 1),
+    value=st.floats(-2, 2),
+    seed=st.integers(0, 2**16),
+)
+def test_property_erase_pixels_erases_images_and_leaves_geometry_alone(p, value, seed):
+    img = tv_tensors.Image(torch.rand(3, 12, 12, generator=make_generator(seed)))
+    mask = tv_tensors.Mask(torch.ones(1, 12, 12, dtype=torch.uint8))
+    boxes = tv_tensors.BoundingBoxes([[1, 1, 6, 6]], format="XYXY", canvas_size=(12, 12))
+    before = img.clone()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torchvision warns on masks/boxes; ours passes them quietly
+        torch.manual_seed(seed)
+        out, m, b = ErasePixels(p=p, scale=(0.02, 0.2), value=value)(img, mask, boxes)
+    assert torch.equal(img, before) and torch.equal(m, mask) and torch.equal(b, boxes)
+    changed = out != img
+    if bool(changed.any()):  # an erased rectangle holds the value
+        torch.testing.assert_close(out[changed], torch.full_like(out[changed], value))
+
+
+@settings(max_examples=20, deadline=None)
+@given(scale=st.floats(0, 0.5), shift=st.floats(0, 0.5), lead=st.integers(1, 3), seed=st.integers(0, 2**16))
+def test_property_random_hed_jitter_transform(scale, shift, lead, seed):
+    from lessonlib.presets import RandomHEDJitter, hed_jitter
+
+    x = torch.rand(lead, 2, 3, 4, 4, generator=make_generator(seed))
+    mask = tv_tensors.Mask(torch.ones(1, 4, 4, dtype=torch.uint8))
+    out, m = RandomHEDJitter(scale, shift, generator=make_generator(seed))(tv_tensors.Image(x), mask)
+    assert isinstance(out, tv_tensors.Image) and out.shape == x.shape and torch.equal(m, mask)
+    flat = hed_jitter(x.reshape(-1, 3, 4, 4), scale=scale, shift=shift, generator=make_generator(seed))
+    assert torch.equal(out.as_subclass(torch.Tensor), flat.reshape(x.shape))  # per image, same draws
