@@ -5,8 +5,9 @@ For every ``notebooks/NN_*.ipynb`` present:
 * its deck has a title slide, one slide per ``##`` section, the exercises as the last slides, every
   figure of the notebook, no solution, and no reference to anything that is not inside the file (no
   http(s) script or stylesheet, no local file that is not there);
-* its student copy holds no solution text and no output, keeps every exercise check, and those checks
-  pass when fed the model answers from the full notebook's solution cells. To stay fast, only the
+* it stores no solution cell, no reveal call and no PASS line; its student copy holds no reveal and no
+  output, keeps every exercise check, and those checks pass when fed the model answers registered in
+  ``lessonlib.exercises`` (``nbNN.check_x.exercise.solution``). To stay fast, only the
   exercise cells run, after the earlier cells they need (found from the names they use; a cell tagged
   ``exercise-setup`` is always included), in one in-process IPython shell.
 
@@ -326,16 +327,25 @@ def test_student_copy_of_a_toy_notebook(tmp_path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_student_copy_has_no_solution_and_keeps_every_check(tmp_path, path):
+def test_notebook_has_no_solution_cell_and_no_reveal(path):
+    nb = read(path)
+    assert not [c for c in nb.cells if slides.is_solution(c)], "solutions live in lessonlib.exercises, not in cells"
+    assert not [c for c in nb.cells if student.is_reveal(c)], "no stored cell may call a reveal"
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert "must_pass=True" not in cell.source, "a model-answer check is stored in the notebook"
+            for out in cell.get("outputs", []):
+                text = out.get("text", "") or "".join(str(v) for v in out.get("data", {}).values())
+                assert "[PASS]" not in text, f"a stored output shows a PASS line: {text[:120]}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_student_copy_has_no_reveal_and_keeps_every_check(tmp_path, path):
     nb = read(path)
     target = student.write_student_copy(path, tmp_path)
     copy = read(target)
-    copy_lines = {line.strip() for cell in copy.cells for line in cell.source.splitlines()}
-    solutions = [c for c in nb.cells if slides.is_solution(c)]
-    assert solutions, "no cell tagged 'solution': the exercises have no model answers (see CONTRIBUTING.md)"
-    leaked = sorted(solution_lines(nb) & copy_lines)
-    assert not leaked, f"solution text in the student copy: {leaked}"
     for cell in copy.cells:
+        assert not student.REVEAL_CALL.search(cell.source), f"a reveal reached the student copy: {cell.source[:200]}"
         if cell.cell_type == "markdown":
             assert not student._SOLUTION_POINTER.search(cell.source), "the copy still points to collapsed solutions"
         assert not cell.source.lstrip().startswith("# Solution"), "an untagged solution cell reached the copy"
@@ -343,9 +353,10 @@ def test_student_copy_has_no_solution_and_keeps_every_check(tmp_path, path):
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None
     student_code = "\n".join(c.source for c in copy.cells if c.cell_type == "code")
-    for cell in solutions:
-        for check in _check_calls(cell.source):
-            assert f"{check}(" in student_code, f"the student copy lost the exercise check {check}"
+    for cell in nb.cells:
+        if cell.cell_type == "code" and not student.is_reveal(cell):
+            for check in _check_calls(cell.source):
+                assert f"{check}(" in student_code, f"the student copy lost the exercise check {check}"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -448,14 +459,37 @@ def _is_placeholder_def(node: ast.AST) -> bool:
     )
 
 
-def with_model_answer(learner_source: str, solution_source: str) -> str | None:
-    """The learner cell with each placeholder argument of its checks replaced by the model answer.
+def _model_answer_expr(call: ast.Call) -> str | None:
+    """Python for the model answer of the exercise a learner cell's check call names, or None.
+
+    ``nb04.check_x(answer)`` → the solution registered with that checker (``lessonlib.exercises``
+    registry); ``review.check("drill", fn)`` → the drill's model answer. Exercises whose answer depends
+    on the notebook's data (``solution_args``) have no fixed model answer and are left as given.
+    """
+    import importlib
+
+    func = call.func
+    if not isinstance(func, ast.Attribute) or not isinstance(func.value, ast.Name):
+        return None
+    owner = func.value.id
+    if owner == "review" and func.attr == "check" and call.args and isinstance(call.args[0], ast.Constant):
+        return f"review._answer({call.args[0].value!r})"
+    if not re.fullmatch(r"nb\d\d", owner):
+        return None
+    checker = getattr(importlib.import_module(f"lessonlib.exercises.{owner}"), func.attr, None)
+    ex = getattr(checker, "exercise", None)
+    if ex is None or ex.solution_args is not None:
+        return None
+    return f"{owner}.{func.attr}.exercise.solution"
+
+
+def with_model_answer(learner_source: str) -> str | None:
+    """The learner cell with each placeholder argument of its checks replaced by the registered model answer.
 
     A placeholder is a name the learner cell binds to ``...`` or to a function whose body is ``...``.
-    The model answer is the argument in the same position (or keyword) of the solution cell's call to
-    the same checker. Each rewritten check gets ``must_pass=True``. None when nothing was replaced.
+    Each rewritten check gets ``must_pass=True``. None when nothing was replaced.
     """
-    tree, solution = _tree(learner_source), _tree(solution_source)
+    tree = _tree(learner_source)
     placeholders = {
         t.id
         for s in tree.body
@@ -463,21 +497,14 @@ def with_model_answer(learner_source: str, solution_source: str) -> str | None:
         for t in s.targets
         if isinstance(t, ast.Name)
     } | {s.name for s in tree.body if _is_placeholder_def(s)}
-    model_calls = {ast.unparse(n.func): n for n in ast.walk(solution) if isinstance(n, ast.Call) and _is_check(n.func)}
     replaced = False
     for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call) and _is_check(n.func)):
-        model = model_calls.get(ast.unparse(call.func))
+        model = _model_answer_expr(call)
         if model is None:
             continue
-        changed = False
-        for i, arg in enumerate(call.args):
-            if isinstance(arg, ast.Name) and arg.id in placeholders and i < len(model.args):
-                call.args[i], changed = model.args[i], True
-        model_kw = {k.arg: k.value for k in model.keywords}
-        for kw in call.keywords:
-            if isinstance(kw.value, ast.Name) and kw.value.id in placeholders and kw.arg in model_kw:
-                kw.value, changed = model_kw[kw.arg], True
-        if changed:
+        index = 1 if isinstance(call.func, ast.Attribute) and call.func.attr == "check" else 0
+        if len(call.args) > index and isinstance(call.args[index], ast.Name) and call.args[index].id in placeholders:
+            call.args[index] = ast.parse(model, mode="eval").body
             call.keywords = [k for k in call.keywords if k.arg != "must_pass"]
             call.keywords.append(ast.keyword(arg="must_pass", value=ast.Constant(True)))
             replaced = True
@@ -485,28 +512,26 @@ def with_model_answer(learner_source: str, solution_source: str) -> str | None:
 
 
 def test_with_model_answer_rewrites_placeholders_only():
-    learner = "answer = ...\ndata = load()\nnb.check_thing(answer, data)\nnb.check_other(data);"
-    solution = "# Solution\nsol = 3\nnb.check_thing(sol, data, must_pass=True)"
-    rewritten = with_model_answer(learner, solution)
-    assert "nb.check_thing(sol, data, must_pass=True)" in rewritten
-    assert "nb.check_other(data)" in rewritten
-    fn_learner = "def my_fix(x):\n    ...\n\nnb.check_fix(fn=my_fix)"
-    assert "nb.check_fix(fn=model_fix, must_pass=True)" in with_model_answer(
-        fn_learner, "def model_fix(x):\n    return x\nnb.check_fix(fn=model_fix, must_pass=True)"
-    )
-    assert with_model_answer("x = 1\nnb.check_thing(x)", solution) is None
+    learner = "answer = ...\ndata = load()\nnb00.check_ecg_units(answer)\nnb00.check_other(data);"
+    rewritten = with_model_answer(learner)
+    assert "nb00.check_ecg_units(nb00.check_ecg_units.exercise.solution, must_pass=True)" in rewritten
+    assert "nb00.check_other(data)" in rewritten
+    fn_learner = "def my_fix(x):\n    ...\n\nreview.check('in_place', my_fix)"
+    assert "review.check('in_place', review._answer('in_place'), must_pass=True)" in with_model_answer(fn_learner)
+    assert with_model_answer("x = 1\nnb00.check_ecg_units(x)") is None
 
 
 def exercise_plan(nb: nbformat.NotebookNode, copy: nbformat.NotebookNode):
     """``(context, steps)``: the earlier student cells the exercises need, and the exercise steps.
 
-    Steps come in two phases. First the student copy as handed out: every learner cell as it is, in
-    order, with no solution run before it (an untouched ``...`` must report "not attempted" without
-    failing, and no learner cell may depend on a name only a solution cell defines). Then, exercise by
-    exercise, the model solution followed by the learner cell with the model answer substituted.
-    The student copy's code must be the notebook's code minus the solutions, in the same order.
+    Steps come in two phases. First the student copy as handed out: every learner cell from the
+    exercises on, as it is, in order (an untouched ``...`` must report "not attempted" without failing).
+    Then every learner cell again with the registered model answer substituted for its placeholder.
+    The student copy's code must be the notebook's code minus solution and reveal cells, in order.
     """
-    kept = [c.source for c in nb.cells if c.cell_type == "code" and not slides.is_solution(c)]
+    kept = [
+        c.source for c in nb.cells if c.cell_type == "code" and not slides.is_solution(c) and not student.is_reveal(c)
+    ]
     assert [c.source for c in copy.cells if c.cell_type == "code"] == kept, "the copy changed a code cell"
 
     first_ex = len(nb.cells)
@@ -515,22 +540,15 @@ def exercise_plan(nb: nbformat.NotebookNode, copy: nbformat.NotebookNode):
         if (slides.heading(cell) or (0, ""))[0] in (1, 2) and title.strip().lower().startswith("exercise"):
             first_ex = i
             break
-    first_ex = min([first_ex] + [i for i, c in enumerate(nb.cells) if slides.is_solution(c)])
 
-    as_given, with_answers, learners = [], [], []
+    as_given, with_answers = [], []
     for cell in nb.cells[first_ex:]:
-        if cell.cell_type != "code":
+        if cell.cell_type != "code" or slides.is_solution(cell) or student.is_reveal(cell):
             continue
-        if slides.is_solution(cell):
-            with_answers.append(("model solution", cell.source))
-            for learner in learners:
-                rewritten = with_model_answer(learner, cell.source)
-                if rewritten:
-                    with_answers.append(("learner cell with the model answer", rewritten))
-            learners = []
-        else:
-            as_given.append(("learner cell as given", cell.source))
-            learners.append(cell.source)
+        as_given.append(("learner cell as given", cell.source))
+        rewritten = with_model_answer(cell.source)
+        if rewritten:
+            with_answers.append(("learner cell with the model answer", rewritten))
     steps = as_given + with_answers
 
     prior = [c for c in nb.cells[:first_ex] if c.cell_type == "code" and not slides.is_solution(c)]
@@ -562,10 +580,8 @@ def test_exercise_plan_runs_only_the_cells_the_exercises_need():
         code("plot(math.pi)"),
         code("forced = 1", tags=["exercise-setup"]),
         md("## Exercises"),
-        code("answer = ...\nnb00.check_ecg_units(answer, history);"),
-        code(
-            "# Solution (try the exercise first)\nnb00.check_ecg_units(1.0, history, must_pass=True)", tags=["solution"]
-        ),
+        code("answer = ...\nprint(history)\nnb00.check_ecg_units(answer);"),
+        code("nb00.reveal(1)"),
     ]
     context, steps = exercise_plan(nb, student.make_student_copy(nb))
     assert context == ["import math\nfrom lessonlib.exercises import nb00", "a = 1", "b = a + 1\nunused = 5"] + [
@@ -573,12 +589,10 @@ def test_exercise_plan_runs_only_the_cells_the_exercises_need():
         "history.append(b)",
         "forced = 1",
     ]
-    assert [what for what, _ in steps] == [
-        "learner cell as given",
-        "model solution",
-        "learner cell with the model answer",
-    ]
-    assert steps[-1][1] == "answer = ...\nnb00.check_ecg_units(1.0, history, must_pass=True)"
+    assert [what for what, _ in steps] == ["learner cell as given", "learner cell with the model answer"]
+    assert steps[-1][1] == (
+        "answer = ...\nprint(history)\nnb00.check_ecg_units(nb00.check_ecg_units.exercise.solution, must_pass=True)"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -637,7 +651,7 @@ def test_student_checks_pass_with_the_model_answers(shell, isolated_globals, pat
     context, steps = exercise_plan(nb, copy)
     assert any(what == "learner cell with the model answer" for what, _ in steps), (
         "no learner cell could be fed a model answer: learner cells should bind their answer to `...` and pass "
-        "it to the same checker the solution cell calls (CONTRIBUTING.md)"
+        "it to a checker registered in lessonlib.exercises (CONTRIBUTING.md)"
     )
     shell.reset(new_session=False)
     for source in context:
