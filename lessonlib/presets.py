@@ -511,6 +511,22 @@ def chest_xray(
     )
 
 
+def _rgb_pipeline(
+    steps: list[Any], generator: torch.Generator | None, modality: str, train: bool, size: int
+) -> SeededCompose:
+    """The ``SeededCompose`` of an RGB preset normalised with ImageNet statistics."""
+    return SeededCompose(
+        steps,
+        generator=generator,
+        modality=modality,
+        train=train,
+        size=size,
+        channels=3,
+        mean=IMAGENET_MEAN,
+        std=IMAGENET_STD,
+    )
+
+
 def histopathology(
     train: bool,
     size: int = 224,
@@ -568,16 +584,7 @@ def histopathology(
     else:
         steps.append(v2.CenterCrop(size))
     steps.append(v2.Normalize(IMAGENET_MEAN, IMAGENET_STD))
-    return SeededCompose(
-        steps,
-        generator=generator,
-        modality="histopathology",
-        train=train,
-        size=size,
-        channels=3,
-        mean=IMAGENET_MEAN,
-        std=IMAGENET_STD,
-    )
+    return _rgb_pipeline(steps, generator, "histopathology", train, size)
 
 
 def natural_image(
@@ -617,16 +624,7 @@ def natural_image(
     steps.append(v2.Normalize(IMAGENET_MEAN, IMAGENET_STD))
     if train and strength > 0:
         steps.append(ErasePixels(p=min(0.25 * strength, 1.0), scale=(0.02, 0.2), value=0.0))
-    return SeededCompose(
-        steps,
-        generator=generator,
-        modality="natural_image",
-        train=train,
-        size=size,
-        channels=3,
-        mean=IMAGENET_MEAN,
-        std=IMAGENET_STD,
-    )
+    return _rgb_pipeline(steps, generator, "natural_image", train, size)
 
 
 PRESETS = {"chest_xray": chest_xray, "histopathology": histopathology, "natural_image": natural_image}
