@@ -149,6 +149,29 @@ def _solution_two_op_step(x, op, magnitude):
     return out
 
 
+def _variant_both_then_select(x, op, magnitude):  # right, written otherwise: compute both, pick per image
+    f = (1.0 + magnitude).to(torch.float32).view(-1, 1, 1, 1)
+    thr = (255.0 * magnitude).to(torch.float32).view(-1, 1, 1, 1)
+    bright = x.to(torch.float32).mul(f).clamp(0, 255).to(torch.uint8)
+    sol = torch.where(x >= thr, 255 - x, x)
+    return torch.where((op == 0).view(-1, 1, 1, 1), bright, sol)
+
+
+def _variant_index_copy(x, op, magnitude):  # right, written otherwise: index_select / index_copy
+    out = x.clone()
+    for k in (0, 1):
+        idx = torch.nonzero(op == k).flatten()
+        if idx.numel() == 0:
+            continue
+        xs, m = x.index_select(0, idx), magnitude.index_select(0, idx).view(-1, 1, 1, 1)
+        if k == 0:
+            res = xs.float().mul((1 + m).float()).clamp(0, 255).to(x.dtype)
+        else:
+            res = torch.where(xs >= (255 * m).float(), 255 - xs, xs)
+        out.index_copy_(0, idx, res)
+    return out
+
+
 def _bug_one_draw(x, op, magnitude):  # mistake: torchvision-style, the first image's draw for all
     if int(op[0]) == 0:
         return TF.adjust_brightness(x, 1.0 + float(magnitude[0]))
@@ -238,6 +261,7 @@ def _probe(seed: int, **kw):
     "follow torchvision's arithmetic: brightness is x·(1 + m) in float32, clamped and truncated back to "
     "uint8; solarize inverts the pixels at or above the threshold. Writing into a clone keeps the input intact.",
     wrong=[_bug_one_draw, _bug_factor, _bug_no_clamp, _bug_in_place, _bug_strict, _bug_rounding],
+    variants=[_variant_both_then_select, _variant_index_copy],
     function=True,
 )
 def check_two_op_step(fn):
