@@ -78,18 +78,20 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor, *, max_iter: int
     """
     _check_logits_labels(logits, labels)
     max_iter = check_int(max_iter, "max_iter", low=1)
-    z = logits.detach().to(torch.float64)
-    y = labels.to(z.device)
-    log_t = torch.zeros((), dtype=torch.float64, device=z.device, requires_grad=True)
-    opt = torch.optim.LBFGS([log_t], lr=1.0, max_iter=max_iter, line_search_fn="strong_wolfe")
+    # Logits from ``predict_logits`` are inference tensors, which autograd may not save: work on a
+    # clone made with inference mode and grad mode switched on, whatever the caller's context.
+    with torch.inference_mode(False), torch.enable_grad():
+        z = logits.detach().to(torch.float64).clone()
+        y = labels.to(z.device).clone()
+        log_t = torch.zeros((), dtype=torch.float64, device=z.device, requires_grad=True)
+        opt = torch.optim.LBFGS([log_t], lr=1.0, max_iter=max_iter, line_search_fn="strong_wolfe")
 
-    def closure() -> torch.Tensor:
-        opt.zero_grad()
-        loss = F.cross_entropy(z * torch.exp(-log_t.clamp(-_LOG_T_BOUND, _LOG_T_BOUND)), y)
-        loss.backward()
-        return loss
+        def closure() -> torch.Tensor:
+            opt.zero_grad()
+            loss = F.cross_entropy(z * torch.exp(-log_t.clamp(-_LOG_T_BOUND, _LOG_T_BOUND)), y)
+            loss.backward()
+            return loss
 
-    with torch.enable_grad():
         opt.step(closure)
     value = float(log_t.detach().clamp(-_LOG_T_BOUND, _LOG_T_BOUND))
     return math.exp(value)

@@ -96,3 +96,13 @@ def test_bad_inputs_name_the_parameter():
         calibration.fit_temperature(logits, labels, max_iter=0)
     with pytest.raises(ValueError, match="classes"):
         calibration.temperature_scale(logits, labels, logits[:, :3])
+
+
+def test_inference_tensors_and_inference_mode_are_fine():
+    logits, labels = _logits(5)
+    expected = calibration.fit_temperature(logits, labels)
+    with torch.inference_mode():
+        frozen = logits.double() * 1.0  # an inference tensor, float64 (no dtype copy to hide behind)
+        inside = calibration.fit_temperature(frozen, labels)
+    assert calibration.fit_temperature(frozen, labels) == pytest.approx(expected, rel=1e-6)
+    assert inside == pytest.approx(expected, rel=1e-6)
