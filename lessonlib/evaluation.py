@@ -283,6 +283,9 @@ def overlap_fraction(test_starts: torch.Tensor, train_starts: torch.Tensor, leng
     _check_labels(test_starts, "test_starts")
     _check_labels(train_starts, "train_starts")
     length = check_int(length, "length", low=1)
+    for name, st in (("test_starts", test_starts), ("train_starts", train_starts)):
+        if st.numel() and int(st.min()) < 0:
+            raise ValueError(f"{name} must be window starts >= 0 (in samples), got a minimum of {int(st.min())}")
     n = int(
         max(
             int(test_starts.max()) if test_starts.numel() else 0, int(train_starts.max()) if train_starts.numel() else 0

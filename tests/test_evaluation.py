@@ -166,6 +166,14 @@ def test_overlap_fraction_matches_brute_force(test, train, length):
     assert np.allclose(got.numpy(), _brute_overlap(te, tr, length))
 
 
+def test_overlap_fraction_validates_starts():
+    with pytest.raises(ValueError, match="train_starts must be window starts >= 0"):
+        evaluation.overlap_fraction(torch.tensor([0, 5]), torch.tensor([-3]), 4)
+    with pytest.raises(TypeError, match="test_starts"):
+        evaluation.overlap_fraction(torch.tensor([0.5]), torch.tensor([0]), 4)
+    assert evaluation.overlap_fraction(torch.tensor([0, 5]), torch.tensor([], dtype=torch.long), 4).tolist() == [0, 0]
+
+
 @pytest.mark.parametrize("block", range(4))
 def test_time_block_split_purges_every_overlap(block):
     _, starts = evaluation.sliding_windows(torch.zeros(1000), 50, 7)
