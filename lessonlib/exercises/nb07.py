@@ -50,218 +50,28 @@ class Question:
     rubric: tuple[str, ...]
 
 
-_Q = [
-    (
-        "01 why augmentation works",
-        "conceptual",
-        "Why does data augmentation improve generalisation, and when does it make a model worse?",
-        "Augmentation encodes a prior: the label does not change under some transform. Training on transformed "
-        "copies makes the model flat along those directions, which lowers variance; for a linear model, "
-        "Gaussian input noise is ridge regression in expectation. It helps most when data are scarce and the "
-        "invariance is true. It hurts when the transform changes the label (then it is label noise), when it is "
-        "so strong that training images no longer look like test images, and when the model is already "
-        "underfitting. Gains shrink as data grow, so I measure them over several seeds, not one run.",
-        (
-            "names the mechanism: an invariance prior that reduces variance (regularisation)",
-            "states the criterion: the transform must preserve the label",
-            "gives a concrete case where it hurts (label-changing or too strong a transform)",
-            "says the gain depends on data size and must be measured over seeds",
-            "bonus: input noise ≈ ridge / Tikhonov regularisation",
-        ),
-    ),
-    (
-        "02 modality presets",
-        "conceptual",
-        "Is a horizontal flip a safe augmentation for chest radiographs? For histopathology tiles? For street "
-        "photographs?",
-        "Chest radiographs: it depends on the label. The heart, aortic knob and gastric bubble sit on the "
-        "patient's left, so a mirrored film shows a rare anatomy (situs inversus) with a backwards L/R marker. "
-        "For a side-free finding such as cardiomegaly the label survives (the cardiothoracic ratio does not "
-        "change), so a flip is an empirical choice to measure, not a default; for anything with a side "
-        "(a left effusion, line positions) it changes the label. Small rotations, mild zoom and window/level "
-        "changes are the safe default. Histopathology: yes, and more: a tile on a slide "
-        "has no preferred orientation, so all eight symmetries of the square (flips and exact 90° rotations) "
-        "preserve the label, applied as index permutations without interpolation; colour augmentation should "
-        "mimic stain variation. Street photographs: horizontal yes for most tasks (not for reading text or "
-        "telling left from right traffic), vertical no.",
-        (
-            "chest: depends on the label (side-free finding: label kept but off-distribution; sided: changed)",
-            "histology: yes, the full dihedral group D4",
-            "natural images: horizontal yes, vertical no",
-            "says safety depends on the task as well as the modality (text, left/right labels)",
-        ),
-    ),
-    (
-        "02 modality presets",
-        "numerical",
-        "A lesson says `RandomRotation(90)` rotates histology tiles 'in 90° steps'. What does it actually draw, "
-        "and what fraction of the output is black fill at the worst angle?",
-        "It draws one continuous angle uniformly from [−90°, 90°]. At 45° the output square is only partly "
-        "covered by the rotated input: the overlap is a regular octagon of area 2(√2 − 1) ≈ 0.83 of the square, "
-        "so about 17 % of the output is black fill, and every pixel is interpolated (blurred). Exact 90° steps "
-        "are `torch.rot90` with k drawn from {0, 1, 2, 3}; with a flip that gives the 8 elements of D4, which "
-        "are lossless for any tile.",
-        (
-            "continuous uniform angle in [−90°, 90°], not steps",
-            "computes or estimates ≈ 17 % black corners at 45°",
-            "mentions interpolation blur",
-            "proposes exact rot90/flip (D4) as the fix",
-        ),
-    ),
-    (
-        "03 ECG and tabular",
-        "numerical",
-        "An ECG is sampled at 500 Hz for 10 s. Code adds a '0.3 Hz' baseline wander with "
-        "`t = torch.linspace(0, 1, T)`. What frequency do you actually get? And for a 30-s record at 1000 Hz?",
-        "T = 5000 samples, but t runs from 0 to 1 over the record, so 0.3 is cycles per record: 0.3 cycles in "
-        "10 s is 0.03 Hz. For the 30-s record it is 0.3 / 30 = 0.01 Hz; the sampling rate does not matter, the "
-        "record length does. Respiration moves the baseline at about 0.2–0.5 Hz (12–30 breaths a minute), "
-        "so both are a slow drift, not wander. Fix: `t = torch.arange(T) / fs`, in seconds.",
-        (
-            "0.03 Hz for the 10-s record",
-            "0.01 Hz for the 30-s record",
-            "says it depends on the record length, not the sampling rate",
-            "fix with time in seconds (arange / fs)",
-            "knows the physiological range of respiratory wander",
-        ),
-    ),
-    (
-        "03 ECG and tabular",
-        "design",
-        "You have a small tabular clinical data set: age, sex, BMI, blood pressure, a few lab values. Would you "
-        "augment it, and how?",
-        "Cautiously, and only if it beats a strong baseline. Noise must be per feature, scaled to each feature's "
-        "spread on the training rows (one absolute σ is invisible on age and destructive on a lab value). Binary "
-        "and categorical features such as sex get no noise. Values must stay physically possible: clip to valid "
-        "ranges, keep integers integer, never encode 'missing' as 0, which is a real value. All statistics come "
-        "from the training split. Then I compare against regularisation and gradient-boosted trees over several "
-        "seeds; on many tables augmentation gives nothing, and saying so is the right answer.",
-        (
-            "noise scaled per feature from the training data",
-            "no noise on binary/categorical features",
-            "respects physical constraints and missing values",
-            "statistics from the training split only",
-            "measures against a strong baseline and accepts a null result",
-        ),
-    ),
-    (
-        "04 Mixup",
-        "numerical",
-        "Mixup draws λ = 0.7 to mix an image of class 0 with one of class 2 (three classes). What is the target? "
-        "Is training on it the same as `0.7·CE(p, 0) + 0.3·CE(p, 2)`?",
-        "The target is [0.7, 0, 0.3], and the input is 0.7·x₀ + 0.3·x₂ with the same λ and the same partner. For "
-        "cross-entropy the two formulations are identical, because CE is linear in the target: "
-        "−Σ y_k log p_k with y = 0.7 e₀ + 0.3 e₂ is 0.7 CE(p, 0) + 0.3 CE(p, 2). They differ for losses that are "
-        "not linear in the target, such as focal loss. Mixup pushes the model towards linear behaviour between "
-        "examples. It is often said to improve calibration, but that holds for over-confident models: on the 8x8 "
-        "digits a small CNN that was already calibrated became under-confident (ECE 0.04 without Mixup, 0.11 "
-        "with α = 0.2), so I measure calibration with and without it.",
-        (
-            "target [0.7, 0, 0.3]",
-            "same λ and partner for input and label",
-            "identical for cross-entropy because it is linear in the target",
-            "names a loss where they differ",
-            "mentions calibration, and that it must be measured (it can get worse)",
-        ),
-    ),
-    (
-        "05 CutMix",
-        "numerical",
-        "CutMix on a 32×32 image draws λ = 0.75, so a 16×16 box, centred at row 4, column 4. What label weights "
-        "should the mixed image get?",
-        "The box spans rows and columns −4 to 12, clipped to 0 to 12: 12 × 12 = 144 pixels of 1024 are pasted, "
-        "14.1 %. So the partner gets 0.141 and the image keeps 0.859, not 0.25 and 0.75: λ must be recomputed "
-        "from the clipped box (timm calls this correct_lam). And area is only a proxy: if the pasted box misses "
-        "the object or lesion that defines the partner's class, even the corrected weight is wrong.",
-        (
-            "144 pixels pasted",
-            "weights 0.859 / 0.141",
-            "explains the clipping and recomputing λ from the box",
-            "notes that area is a proxy for label evidence",
-        ),
-    ),
-    (
-        "06 test-time augmentation",
-        "conceptual",
-        "When does test-time augmentation help, when does it hurt, and what does it cost?",
-        "TTA averages predictions over views the model should be invariant to. It helps when the views preserve "
-        "the label and the model's errors differ between views. It costs one forward pass per view, so latency "
-        "and compute grow n-fold. It hurts when a view is one the model never saw or one that changes the label: "
-        "averaging then turns right answers wrong, so I count right→wrong and wrong→right changes, not just "
-        "accuracy. For masks and boxes each view must be mapped back before averaging. Disagreement between "
-        "views is a cheap uncertainty signal. And the function must leave the model's mode as it found it.",
-        (
-            "averaging over label-preserving views the model is invariant to",
-            "cost: n forward passes",
-            "can hurt; counts right→wrong vs wrong→right",
-            "inverse transform for equivariant outputs (masks, boxes)",
-            "disagreement as uncertainty",
-        ),
-    ),
-    (
-        "a new modality",
-        "design",
-        "Design the augmentation for a wrist-worn accelerometer (3 axes, 50 Hz) that classifies walking, "
-        "running, cycling and sitting.",
-        "I start from how the data are acquired. The watch sits at different angles and on either wrist, so "
-        "small random 3-D rotations of the (x, y, z) vector are label-preserving, and a mirror (one axis sign "
-        "flipped) only if both wrists occur in deployment. Sensors differ in gain and noise: ±10 % magnitude "
-        "scaling and noise at the sensor's noise floor. Windows and shifts are specified in seconds, so the same "
-        "code works at 25 or 100 Hz. Time stretching is dangerous: cadence separates walking from running, so a "
-        "20 % stretch can change the label; I would keep it within a few per cent or leave it out. I validate "
-        "each transform by ablation over seeds, on a subject-wise split, with a deterministic evaluation pipeline.",
-        (
-            "derives transforms from the acquisition (orientation, wrist, sensor gain)",
-            "uses physical units (seconds, Hz) rather than sample counts",
-            "identifies a label-changing transform (time stretch changes cadence)",
-            "subject-wise split and ablation over seeds",
-            "deterministic evaluation pipeline",
-        ),
-    ),
-    (
-        "all notebooks",
-        "design",
-        "You added augmentation and validation accuracy dropped. Walk me through how you debug it.",
-        "First I look at a batch of augmented inputs with their labels: most augmentation bugs are visible. Then "
-        "I check the evaluation side: same channels, dtype, size and normalisation as training, and no random "
-        "transform. Then the label question for each transform: would an expert still give the same label? Then "
-        "the implementation: inputs not modified in place, one draw per sample, reproducible from a seed, labels "
-        "mixed exactly like inputs, statistics from the training split. Then I ablate one transform at a time and "
-        "sweep its strength, over at least five seeds with the same number of steps. Finally, augmentation often "
-        "needs longer training or more capacity: an augmented model that underfits is not a broken one.",
-        (
-            "looks at augmented batches first",
-            "checks train/eval parity and a deterministic eval",
-            "checks label preservation per transform",
-            "ablates one transform at a time over several seeds",
-            "considers underfitting (training length, capacity)",
-        ),
-    ),
-    (
-        "07 code review",
-        "design",
-        "You are reviewing a colleague's augmentation pull request. What do you look for, and which tests do you "
-        "ask for?",
-        "Silent bugs, because nothing crashes. I ask for tests of behaviour, not of source: the input is "
-        "unchanged after the call; the same generator seed gives the same output whatever the global seeds; a "
-        "batch of identical inputs gets different augmentations; a batch of one keeps its batch dimension; "
-        "anything with a time or frequency parameter is tested at two sampling rates and two record lengths; the "
-        "train pipeline at strength 0 equals the eval pipeline, and the eval pipeline is deterministic; mixed "
-        "labels match mixed inputs, including boxes at the border; TTA leaves the model's mode alone and maps "
-        "equivariant outputs back; statistics come from training rows only.",
-        (
-            "frames the risk as silent bugs and asks for behavioural tests",
-            "names at least five distinct bug classes",
-            "includes edge cases (batch of one, border boxes, another sampling rate)",
-            "includes train/eval parity and eval determinism",
-            "includes reproducibility from an explicit generator",
-        ),
-    ),
-]
+def _load_questions() -> tuple[Question, ...]:
+    """The open questions from ``lessonlib/content/mock_interview.yaml`` (content as data)."""
+    from importlib import resources
 
-MOCK_INTERVIEW: tuple[Question, ...] = tuple(
-    Question(i + 1, topic, kind, prompt, answer, rubric) for i, (topic, kind, prompt, answer, rubric) in enumerate(_Q)
-)
+    import yaml
+
+    text = resources.files("lessonlib").joinpath("content", "mock_interview.yaml").read_text(encoding="utf-8")
+    rows = yaml.safe_load(text)
+    return tuple(
+        Question(
+            i + 1,
+            r["topic"],
+            r["kind"],
+            " ".join(r["prompt"].split()),
+            " ".join(r["answer"].split()),
+            tuple(r["rubric"]),
+        )
+        for i, r in enumerate(rows)
+    )
+
+
+MOCK_INTERVIEW: tuple[Question, ...] = _load_questions()
 
 
 def _rubric_markdown(q: Question) -> str:

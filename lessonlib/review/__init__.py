@@ -5,6 +5,7 @@ its tests only; no other lessonlib module imports it, and the package's ``__all_
 function, so nobody gets one by ``from lessonlib.review import *``.
 
 * ``buggy`` — the snippets as a colleague might submit them (read them with ``show``).
+* ``lessonlib/content/review_drills.yaml`` — each drill's title, bug class and explanation (data).
 * ``checks`` — for each snippet, concrete cases that expose its bug (``demonstrate``) and verify a fix
   (``check``), with feedback that says what failed and why it matters.
 * ``answers`` — model answers with the same names and signatures, revealed only on request
@@ -59,153 +60,21 @@ class Snippet:
     explanation: str
 
 
-_SNIPPETS = [
-    (
-        "ecg_window",
-        "random_window",
-        "ECG random window",
-        "a constant that only holds for one sampling rate",
-        "`int(seconds * 250)` bakes in the 250 Hz of the data set the author developed on. At 1000 Hz the "
-        "'2.5-second' window is 0.625 s, about one heartbeat at rest, so a rhythm label may no longer be "
-        "visible in the crop. Nothing fails because 625 samples is a perfectly valid length. Fix: "
-        "`round(seconds * fs)`, and validate that the window fits the record.",
-    ),
-    (
-        "ecg_wander",
-        "add_baseline_wander",
-        "Baseline wander",
-        "a physical unit lost (cycles per record instead of Hz)",
-        "`t = linspace(0, 1, T)` measures time in records, so `freq_hz` is really cycles per record: a 0.5 "
-        "'Hz' wander on a 10-s record is 0.05 Hz, and on a 60-s Holter strip 0.008 Hz. The same line of code "
-        "gives a different physical augmentation for every record length. Fix: `t = arange(T) / fs`, seconds.",
-    ),
-    (
-        "numpy_rng",
-        "random_time_shift",
-        "Random time shift",
-        "two random generators mixed (numpy global + torch generator)",
-        "The docstring promises reproducibility from `generator`, but the shifts come from numpy's global "
-        "RNG, which the generator does not control: seeding torch does not seed numpy, and any other code "
-        "that draws from numpy changes the shifts. Fix: draw the shifts with "
-        "`lessonlib.utils.randint(..., generator=generator)`.",
-    ),
-    (
-        "in_place",
-        "add_gaussian_noise",
-        "Gaussian noise",
-        "the caller's input modified in place",
-        "`x += ...` writes the noise into the caller's tensor. If that tensor is a cached data set (a "
-        "`TensorDataset`, a batch kept for plotting), noise accumulates epoch after epoch and the 'clean' "
-        "copy is gone. The return value looks right, so nothing fails. Fix: `return x + noise`.",
-    ),
-    (
-        "per_batch_draw",
-        "random_brightness",
-        "Per-image brightness",
-        "one random draw per batch instead of per sample",
-        "`uniform(1, ...)` draws one factor and broadcasting applies it to every image, so a batch of 64 "
-        "gets a single augmentation and the model sees 64 times fewer distinct variations. torchvision v2 "
-        "transforms do the same on a batch tensor: they draw one parameter set per call. Fix: draw `B` "
-        "factors and reshape them to `[B, 1, 1, 1]`.",
-    ),
-    (
-        "squeeze",
-        "predict_proba",
-        "Batched probabilities",
-        "`.squeeze()` that also removes the batch dimension",
-        "`.squeeze()` removes every size-1 dimension. With 64 or 128 samples it works; with 65, the last "
-        "batch's `[1, 1]` logits become a 0-d tensor and `torch.cat` fails, or, in code that does not "
-        "concatenate, the probability broadcasts silently against the labels. Fix: `.squeeze(-1)` (or "
-        "`[:, 0]`), naming the dimension you mean.",
-    ),
-    (
-        "mixup_pairing",
-        "mixup",
-        "Mixup",
-        "inputs and labels mixed inconsistently",
-        "The input uses `λ x[perm] + (1 - λ) x` while the label uses `λ y + (1 - λ) y[perm]`: the weights are "
-        "swapped between input and label. Because λ ~ Beta(α, α) is symmetric, the histograms of λ look "
-        "fine and training runs, but a sample that is 90 % cat is labelled 10 % cat. Fix: mix the input "
-        "as `λ x + (1 - λ) x[perm]`, exactly like the label.",
-    ),
-    (
-        "cutmix_clip",
-        "cutmix",
-        "CutMix",
-        "a label weight not corrected after the box is clipped",
-        "The box is centred anywhere in the image, so it is often cut by the border, and `2 * (cut // 2)` "
-        "also loses a pixel when the side is odd. The label still uses the λ that was drawn, not the area "
-        "that was pasted, so labels and pixels disagree most for boxes at the border. Fix: after clipping, "
-        "`λ = 1 - (y2 - y1)(x2 - x1) / (H W)`, as timm's `correct_lam` does.",
-    ),
-    (
-        "cxr_flip",
-        "cxr_train_augment",
-        "Chest X-ray augmentation",
-        "a transform that changes the label (flip of non-symmetric anatomy)",
-        "A chest is not left/right symmetric: the heart, aortic knob and gastric bubble sit on the "
-        "patient's left. A mirrored film shows a rare anatomy (dextrocardia, situs inversus), its L/R marker "
-        "reads backwards, and every finding with a side swaps sides (a left effusion becomes a right one), so "
-        "for a multi-label model the flip changes labels. For a side-free finding such as cardiomegaly the "
-        "label survives, but the model trains on films it will almost never see, so a flip is at best an "
-        "empirical choice to measure, never a default. Fix: drop the flip; keep the small rotation, shift and "
-        "zoom that mimic patient positioning.",
-    ),
-    (
-        "train_eval_mismatch",
-        "cxr_pipelines",
-        "Train and eval pipelines",
-        "train and eval preprocessing that disagree (normalisation)",
-        "Training normalises with mean 0.5 and std 0.5, evaluation with ImageNet's statistics. Both return "
-        "3-channel tensors of the right size, so the model runs; it is just evaluated on inputs shifted by "
-        "most of a training standard deviation and stretched about twofold, and scores worse for no visible reason. "
-        "Fix: one normalisation function shared by both pipelines, and a test that they agree when "
-        "augmentation is switched off.",
-    ),
-    (
-        "eval_randomness",
-        "build_transform",
-        "Evaluation transform",
-        "random augmentation applied at evaluation time",
-        "`RandomCrop` in the evaluation pipeline makes every validation score a random variable: the same "
-        "model on the same data gives a different accuracy run to run, checkpoints are compared on noise, "
-        "and the evaluated images are not the images. Fix: `CenterCrop`; if you want averaged views, call "
-        "it test-time augmentation and make the views deterministic.",
-    ),
-    (
-        "test_stats",
-        "make_feature_noise",
-        "Tabular feature noise",
-        "augmentation statistics computed on the test split",
-        "`table.std(dim=0)` uses every row, test rows included, so what the model sees in training depends "
-        "on the test set: a small leak, and one that makes the test score optimistic in proportion to how "
-        "different the splits are. Fix: compute every statistic (noise scale, normalisation, class "
-        "balance) from the training rows only.",
-    ),
-    (
-        "tta_mode",
-        "tta_predict",
-        "Test-time augmentation",
-        "a side effect on the caller's model (left in eval mode)",
-        "`model.eval()` is never undone. Called for a validation score inside a training loop that sets "
-        "`model.train()` once, before the loop, it leaves dropout off and batch-norm statistics frozen for "
-        "every later epoch: no error, just a worse model. "
-        "Fix: remember `model.training` and restore it in a `finally` block.",
-    ),
-    (
-        "tta_inverse",
-        "tta_segment",
-        "Segmentation TTA",
-        "views not mapped back (an equivariant output treated as invariant)",
-        "A class probability is invariant to a flip, but a mask is equivariant: it flips with the image. "
-        "Averaging the 8 views' masks without undoing each view averages 8 different orientations, which "
-        "blurs every structure that is not D4-symmetric. Fix: `dihedral_inverse(model(dihedral(x, k)), k)`.",
-    ),
-]
+def _load_snippets() -> dict[str, Snippet]:
+    """The drills from ``lessonlib/content/review_drills.yaml`` (content as data), in notebook order."""
+    from importlib import resources
 
-SNIPPETS: dict[str, Snippet] = {
-    name: Snippet(i + 1, fn, title, bug_class, expl) for i, (name, fn, title, bug_class, expl) in enumerate(_SNIPPETS)
-}
+    import yaml
+
+    text = resources.files("lessonlib").joinpath("content", "review_drills.yaml").read_text(encoding="utf-8")
+    rows = yaml.safe_load(text)
+    return {
+        r["name"]: Snippet(i + 1, r["function"], r["title"], r["bug_class"], " ".join(r["explanation"].split()))
+        for i, r in enumerate(rows)
+    }
+
+
+SNIPPETS: dict[str, Snippet] = _load_snippets()
 
 
 def names() -> list[str]:
