@@ -119,3 +119,60 @@ def test_malformed_items_are_rejected_with_the_file_and_item_named():
         quiz._validate({**bad, "answer": "a", "hints": ["x"], "explanation": "e"}, "99.yaml")
     with pytest.raises(ValueError, match="item_id"):
         quiz.check("99.q1", "a")
+
+
+def _notebooks():
+    from pathlib import Path
+
+    return sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+@pytest.mark.parametrize("path", _notebooks(), ids=lambda p: p.stem)
+def test_notebook_ends_with_a_quick_check_from_its_bank(path):
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    number = path.name[:2]
+    headings = [c.source.splitlines()[0] for c in nb.cells if c.cell_type == "markdown" and c.source]
+    assert "## Quick check" in headings, f"{path.name} has no Quick check section"
+    cells = [c.source for c in nb.cells if c.cell_type == "code" and "quick_check(" in c.source]
+    assert cells and f'quiz.quick_check("{number}")' in cells[0]
+    assert len(quiz.load(number)) >= 8
+
+
+def test_glossary_links_point_to_existing_entries():
+    import re
+    from pathlib import Path
+
+    import nbformat
+
+    repo = Path(__file__).resolve().parents[1]
+    glossary = (repo / "docs" / "glossary.md").read_text(encoding="utf-8")
+    anchors = set()
+    for heading in re.findall(r"(?m)^### (.+)$", glossary):
+        anchors.add(re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-"))
+    assert len(anchors) >= 30
+    for term in (
+        "qt-interval",
+        "qtc-and-bazetts-formula",
+        "einthovens-law",
+        "wilsons-central-terminal",
+        "monochrome1",
+        "voi-lut",
+        "windowlevel",
+        "he",
+        "ihc-and-dab",
+        "snr-in-db",
+        "nyquist-frequency",
+        "ece",
+        "nll",
+    ):
+        assert term in anchors, term
+    linked = 0
+    for path in _notebooks():
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            for anchor in re.findall(r"glossary\.md#([\w-]+)", cell.source):
+                assert anchor in anchors, f"{path.name} links to a missing glossary entry #{anchor}"
+                linked += 1
+    assert linked >= 20
