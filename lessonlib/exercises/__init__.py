@@ -559,10 +559,12 @@ def _run(
     must_pass: bool = False,
     allow_none: bool = False,
     checker_files: Iterable[str] = (),
+    placeholder: str = "",
 ) -> Feedback:
-    """The one run-and-probe loop every checker uses (``checker_files``: see ``_outcome_of_exception``)."""
+    """The one run-and-probe loop every checker uses (``checker_files``: see ``_outcome_of_exception``;
+    ``placeholder``: what to do when the answer is still ``...``)."""
     if answer is Ellipsis or (answer is None and not function):
-        msg = "replace the `...` with your answer and run the cell again."
+        msg = placeholder or "replace the `...` with your answer and run the cell again."
         return report(exercise, None, msg, must_pass=must_pass, outcome=NOT_ATTEMPTED)
     if function:
         if answer is None:

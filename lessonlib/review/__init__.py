@@ -237,6 +237,7 @@ def check(name: str, fn: Any, *, must_pass: bool = False) -> Feedback:
         what=f"your `{s.function}`",
         pass_message=f"all {len(named)} checks pass.",
         must_pass=must_pass,
+        placeholder="paste the function into this cell, fix it, and pass it instead of `...`.",
     )
 
 
