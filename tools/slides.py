@@ -69,13 +69,12 @@ from pathlib import Path
 
 import nbformat
 
-REPO = Path(__file__).resolve().parents[1]
-NOTEBOOK_DIR = REPO / "notebooks"
+from lessonlib.dev.notebook_files import NOTEBOOK_DIR, NOTEBOOK_GLOB, REPO, SOLUTION_TAG, is_solution  # noqa: F401
+from lessonlib.dev.notebook_files import cell_tags as _tags
+
 DEFAULT_OUT = REPO / "build" / "slides"
-NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 
 SLIDE_TYPES = ("slide", "subslide", "fragment", "-", "skip", "notes")
-SOLUTION_TAG = "solution"
 OVERRIDE_TAGS = {"slides-skip": "skip", "slides-notes": "notes"}
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -104,15 +103,6 @@ def heading(cell) -> tuple[int, str] | None:
             match = _HEADING.match(line.strip())
             return (len(match.group(1)), match.group(2)) if match else None
     return None
-
-
-def _tags(cell) -> list[str]:
-    return list(cell.get("metadata", {}).get("tags", []))
-
-
-def is_solution(cell) -> bool:
-    """True for a model-solution cell (tag ``solution``), the cells the student copy removes."""
-    return SOLUTION_TAG in _tags(cell)
 
 
 def _has_image_output(cell) -> bool:
