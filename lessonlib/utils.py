@@ -273,6 +273,8 @@ def _real_scalar(v: object) -> float | None:
     a real dtype (on any device). Bools (Python, numpy or torch) are refused: ``True`` is almost always
     a slip for a flag, not the number 1.
     """
+    if type(v) is float or type(v) is int:  # the common case first: called on every random draw
+        return float(v)
     if isinstance(v, (bool, np.bool_)):
         return None
     if isinstance(v, numbers.Real):
@@ -333,7 +335,9 @@ def check_int(v: object, name: str, *, low: int | None = None, high: int | None 
         TypeError: not an integer. ValueError: outside ``[low, high]``. Messages name ``name``.
     """
     out: int | None = None
-    if isinstance(v, (bool, np.bool_)):
+    if type(v) is int:  # the common case first (``type`` is exact: a bool is not an int here)
+        out = v
+    elif isinstance(v, (bool, np.bool_)):
         out = None
     elif isinstance(v, numbers.Integral):
         out = int(v)
@@ -408,8 +412,12 @@ def check_shape(shape: object, name: str = "shape") -> tuple[int, ...]:
     Raises:
         TypeError: not an integer or a sequence of integers. ValueError: a negative size.
     """
+    if type(shape) is int and shape >= 0:
+        return (shape,)
     if isinstance(shape, torch.Size):
         return tuple(shape)
+    if type(shape) is tuple and all(type(s) is int and s >= 0 for s in shape):
+        return shape
     if isinstance(shape, (list, tuple)):
         return tuple(check_int(s, f"{name}[{i}]", low=0) for i, s in enumerate(shape))
     return (check_int(shape, name, low=0),)
