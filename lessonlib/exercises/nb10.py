@@ -233,6 +233,15 @@ def _solution_nt_xent(z1, z2, tau):
     return F.cross_entropy(logits, target)
 
 
+def _variant_logsumexp(z1, z2, tau):  # the same loss written with an explicit log-sum-exp
+    b = z1.shape[0]
+    z = torch.cat([z1 / z1.norm(dim=1, keepdim=True), z2 / z2.norm(dim=1, keepdim=True)])
+    sim = z @ z.T / tau
+    mask = torch.eye(2 * b, dtype=torch.bool)
+    positive = torch.cat([sim.diagonal(b), sim.diagonal(-b)])
+    return (torch.logsumexp(sim.masked_fill(mask, float("-inf")), dim=1) - positive).mean()
+
+
 def _bug_self_in_denominator(z1, z2, tau):
     b = z1.shape[0]
     z = F.normalize(torch.cat([z1, z2]), dim=1)
@@ -339,7 +348,7 @@ def _differentiable(fn):
         _bug_positives_only_vs_other_view,
         _bug_in_place,
     ],
-    variants=[lambda z1, z2, tau: nt_xent(z1, z2, temperature=tau)],
+    variants=[lambda z1, z2, tau: nt_xent(z1, z2, temperature=tau), _variant_logsumexp],
     what="your my_nt_xent",
 )
 def check_nt_xent_function(fn):
