@@ -152,6 +152,7 @@ _VALIDATORS = {
     "check_shape": lambda v: utils.check_shape(v, "param"),
     "check_generator": lambda v: utils.check_generator(v, "param"),
     "check_one_of": lambda v: utils.check_one_of(v, "param", ["a", 1]),
+    "check_labels": lambda v: utils.check_labels(v, "param", num_classes=3),
 }
 
 
@@ -226,3 +227,18 @@ def test_random_draws_contract(shape, seed, dtype):
     n = int(np.prod(expected)) if expected else 1
     p = utils.randperm(n, generator=utils.make_generator(seed))
     assert torch.equal(p.sort().values, torch.arange(n))
+
+
+def test_check_labels():
+    y = torch.tensor([0, 2, 1])
+    assert utils.check_labels(y, "y", n=3, num_classes=3) is y
+    with pytest.raises(TypeError, match="y must hold integer class labels"):
+        utils.check_labels(y.float(), "y")
+    with pytest.raises(TypeError, match="y must hold integer"):
+        utils.check_labels(y.bool(), "y")
+    with pytest.raises(ValueError, match="x has 4 rows but y has 3"):
+        utils.check_labels(y, "y", n=4)
+    with pytest.raises(ValueError, match=r"y must hold labels in 0..1 \(2 classes\), got 0..2"):
+        utils.check_labels(y, "y", num_classes=2)
+    with pytest.raises(ValueError, match="y must have 1 dimensions"):
+        utils.check_labels(y[None], "y")
