@@ -99,7 +99,7 @@ def make_generator(seed: int, device: torch.device | str | None = "cpu") -> torc
 
 # The global RNG is one per process: two threads inside ``seeded`` at once would interleave their
 # draws. The lock makes each ``seeded`` block atomic, so experiments may run in threads
-# (``lessonlib.training.map_seeds``) and still initialise the same weights as run one by one.
+# (``lessonlib.experiments.map_seeds``) and still initialise the same weights as run one by one.
 _SEEDED_LOCK = threading.RLock()
 
 
