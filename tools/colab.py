@@ -51,7 +51,9 @@ def install_cell_source() -> str:
         "import sys\n"
         "\n"
         'if importlib.util.find_spec("lessonlib") is None:\n'
-        f'    source = os.environ.get("LESSONLIB_SOURCE", "{install_source()}")\n'
+        "    source = os.environ.get(\n"
+        f'        "LESSONLIB_SOURCE", "{install_source()}"\n'
+        "    )\n"
         '    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", source], check=True)'
     )
 
