@@ -343,7 +343,11 @@ def _setup_imports() -> str:
     import nbformat
 
     path = Path(__file__).resolve().parents[1] / "notebooks" / "07_code_review_interview.ipynb"
-    first_code = next(c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    first_code = next(  # the setup cell: the first code cell after the Colab install cell
+        c
+        for c in nbformat.read(path, as_version=4).cells
+        if c.cell_type == "code" and "colab-install" not in c.metadata.get("tags", [])
+    )
     lines = [ln for ln in first_code.source.splitlines() if ln.startswith(("import ", "from "))]
     assert any("review" in ln for ln in lines)
     return "\n".join(lines) + "\n"

@@ -77,6 +77,12 @@ DEFAULT_OUT = REPO / "build" / "slides"
 SLIDE_TYPES = ("slide", "subslide", "fragment", "-", "skip", "notes")
 OVERRIDE_TAGS = {"slides-skip": "skip", "slides-notes": "notes"}
 
+
+def _forced(cell) -> bool:
+    """True for a cell whose slide type is forced by a tag (``slides-skip``/``slides-notes``)."""
+    return any(tag in OVERRIDE_TAGS for tag in _tags(cell))
+
+
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _FIGURE_CALL = re.compile(r"\bplt\.show\(|\bplotting\.\w+\(|\bwidgets\.(?:explorer|reveal)\(|\bdisplay\(")
 _EXERCISES = "exercise"  # "## Exercises", "## Exercises (self-checking)", ...
@@ -158,7 +164,10 @@ def stamp(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     The input notebook is not modified.
     """
     out = copy.deepcopy(nb)
-    first_code = next((i for i, c in enumerate(out.cells) if c.cell_type == "code" and not is_solution(c)), None)
+    first_code = next(  # the setup cell (the Colab install cell before it is skipped by its tag)
+        (i for i, c in enumerate(out.cells) if c.cell_type == "code" and not is_solution(c) and not _forced(c)),
+        None,
+    )
     previous_shown = None
     for i, cell in enumerate(out.cells):
         after_code = previous_shown == "code"
@@ -251,6 +260,7 @@ ZOOM_STEPS = (0.9, 0.8, 0.7, 0.6, 0.5)  # a cell taller than a slide is shown at
 NOTES_TAG = "deck-notes"
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
+_COLAB_BADGE = re.compile(r"^\[!\[Open in Colab\]\([^)]*\)\]\([^)]*\)\n*", re.MULTILINE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(*\"“])")
 
 
@@ -421,6 +431,7 @@ def one_idea_per_slide(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     cells = []
     for cell in out.cells:
         if cell.cell_type == "markdown":
+            cell.source = _COLAB_BADGE.sub("", cell.source)  # a deck is presented, not opened in Colab
             for k, text in enumerate(split_prose(cell.source)):
                 part = copy.deepcopy(cell)
                 part.source = text
