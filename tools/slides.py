@@ -347,7 +347,7 @@ def _png_size(data: str) -> tuple[int, int] | None:
         head = base64.b64decode(data[:48])
     except ValueError:
         return None
-    if head[:8] != b"\x89PNG\r\n\x1a\n":
+    if len(head) < 24 or head[:8] != b"\x89PNG\r\n\x1a\n":  # not a PNG we can size: assume the cap
         return None
     return struct.unpack(">II", head[16:24])
 
