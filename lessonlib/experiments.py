@@ -3,6 +3,7 @@
 * ``map_seeds(experiment, seeds)`` runs ``experiment(seed)`` for each seed and returns the results in
   order; on a CPU several seeds train at once in threads (one core each), which is what keeps the
   notebooks within a minute on two cores; results are identical to running the seeds one by one.
+* ``map_runs(experiment, runs)`` is the same over any runs, e.g. ``(seed, setting)`` pairs.
 * ``repeat_over_seeds`` collects the metrics into a ``SeedSummary`` (mean ± sample std).
 * ``stratified_subset`` draws class-balanced training subsets; ``learning_curve`` trains every
   augmentation setting on the same subsets and initial weights (paired comparisons).
@@ -39,6 +40,7 @@ from lessonlib.utils import device as default_device
 
 __all__ = [
     "map_seeds",
+    "map_runs",
     "repeat_over_seeds",
     "parallel_workers",
     "SeedSummary",
@@ -48,6 +50,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,55 @@ def _one_thread_per_task(device: torch.device) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+def map_runs(
+    experiment: Callable[[R], T],
+    runs: Sequence[R],
+    *,
+    workers: int | None = None,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+    desc: str = "runs",
+) -> list[T]:
+    """``[experiment(r) for r in runs]``, with several runs at once on a CPU; ``runs`` may hold anything.
+
+    The general form of ``map_seeds``: a run is whatever ``experiment`` takes, e.g. a
+    ``(seed, setting)`` pair, so a grid of seeds x settings keeps both cores busy to the end (five
+    seeds on two cores leave one idle for the fifth; forty (seed, setting) runs do not). Runs start
+    in the order given, so list the slowest first. Each must be self-contained (see ``map_seeds``);
+    the results are then identical to a plain loop, in the order of ``runs``.
+
+    Args:
+        experiment: ``run -> result``.
+        runs: a non-empty sequence (not a string).
+        workers, device, progress, desc: as in ``map_seeds``.
+    """
+    if not callable(experiment):
+        raise TypeError(f"experiment must be callable run -> result, got {type(experiment).__name__}")
+    if isinstance(runs, (str, bytes)) or not isinstance(runs, Sequence):
+        raise TypeError(f"runs must be a sequence (a list of runs), got {type(runs).__name__}")
+    if len(runs) == 0:
+        raise ValueError("runs is empty; expected at least one run")
+    dev = torch.device(device) if device is not None else default_device()
+    if workers is None:
+        workers = parallel_workers(len(runs), dev)
+    workers = check_int(workers, "workers", low=1)
+    bar = progress_bar(total=len(runs), desc=desc, enabled=progress)
+
+    def run(item: R) -> T:
+        result = experiment(item)
+        bar.update(1)
+        return result
+
+    try:
+        with _one_thread_per_task(dev):
+            if workers == 1:
+                return [run(r) for r in runs]
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lessonlib-run") as pool:
+                return list(pool.map(run, runs))
+    finally:
+        bar.close()
+
+
 def map_seeds(
     experiment: Callable[[int], T],
     seeds: Sequence[int] | int = 5,
@@ -153,26 +205,7 @@ def map_seeds(
     """
     if not callable(experiment):
         raise TypeError(f"experiment must be callable seed -> result, got {type(experiment).__name__}")
-    seeds = _seed_list(seeds)
-    dev = torch.device(device) if device is not None else default_device()
-    if workers is None:
-        workers = parallel_workers(len(seeds), dev)
-    workers = check_int(workers, "workers", low=1)
-    bar = progress_bar(total=len(seeds), desc=desc, enabled=progress)
-
-    def run(seed: int) -> T:
-        result = experiment(seed)
-        bar.update(1)
-        return result
-
-    try:
-        with _one_thread_per_task(dev):
-            if workers == 1:
-                return [run(s) for s in seeds]
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lessonlib-seed") as pool:
-                return list(pool.map(run, seeds))
-    finally:
-        bar.close()
+    return map_runs(experiment, _seed_list(seeds), workers=workers, device=device, progress=progress, desc=desc)
 
 
 def repeat_over_seeds(

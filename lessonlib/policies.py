@@ -392,17 +392,22 @@ def _inverse_affine(
     return torch.stack([m0, m1, m2, m3, m4, m5], dim=1)
 
 
+def _grid(matrix: torch.Tensor, n: int, h: int, w: int, dt: torch.dtype, device: torch.device) -> torch.Tensor:
+    """torchvision's ``_affine_grid``: normalised source coordinates ``[n, H, W, 2]`` of every output pixel."""
+    theta = matrix.to(device=device, dtype=dt).view(n, 2, 3)
+    base = torch.empty(1, h, w, 3, dtype=dt, device=device)
+    base[..., 0].copy_(torch.linspace((1.0 - w) * 0.5, (w - 1.0) * 0.5, steps=w, device=device))
+    base[..., 1].copy_(torch.linspace((1.0 - h) * 0.5, (h - 1.0) * 0.5, steps=h, device=device).unsqueeze_(-1))
+    base[..., 2].fill_(1)
+    rescaled = theta.transpose(1, 2).div(torch.tensor([0.5 * w, 0.5 * h], dtype=dt, device=device))
+    return base.view(1, h * w, 3).expand(n, -1, -1).bmm(rescaled).view(n, h, w, 2)
+
+
 def _warp(x: torch.Tensor, matrix: torch.Tensor, interpolation: str, fill: float | None) -> torch.Tensor:
     """torchvision's ``_affine_grid`` + ``_apply_grid_transform``, one inverse matrix per image."""
     n, c, h, w = x.shape
     dt = x.dtype if x.is_floating_point() else torch.float32
-    theta = matrix.to(device=x.device, dtype=dt).view(n, 2, 3)
-    base = torch.empty(1, h, w, 3, dtype=dt, device=x.device)
-    base[..., 0].copy_(torch.linspace((1.0 - w) * 0.5, (w - 1.0) * 0.5, steps=w, device=x.device))
-    base[..., 1].copy_(torch.linspace((1.0 - h) * 0.5, (h - 1.0) * 0.5, steps=h, device=x.device).unsqueeze_(-1))
-    base[..., 2].fill_(1)
-    rescaled = theta.transpose(1, 2).div(torch.tensor([0.5 * w, 0.5 * h], dtype=dt, device=x.device))
-    grid = base.view(1, h * w, 3).expand(n, -1, -1).bmm(rescaled).view(n, h, w, 2)
+    grid = _grid(matrix, n, h, w, dt, x.device)
     img = x if x.is_floating_point() else x.to(dt)
     if fill is not None:
         img = torch.cat([img, torch.ones(n, 1, h, w, dtype=dt, device=x.device)], dim=1)
@@ -419,36 +424,124 @@ def _warp(x: torch.Tensor, matrix: torch.Tensor, interpolation: str, fill: float
 _GEOMETRIC = ("ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate")
 
 
+def _fill_value(x: torch.Tensor, fill: float | None) -> torch.Tensor:
+    """The value a pixel outside the source image gets, as torchvision computes it, in ``x``'s dtype."""
+    v = torch.tensor(0.0 if fill is None else fill, dtype=x.dtype if x.is_floating_point() else torch.float32)
+    return v if x.is_floating_point() else v.round().to(x.dtype)
+
+
+def _shift(x: torch.Tensor, dx: torch.Tensor, dy: torch.Tensor, fill: float | None) -> torch.Tensor:
+    """Whole-pixel translations of ``x`` ``[n, C, H, W]`` by ``dx[i]``, ``dy[i]`` (int64 ``[n]``), exactly.
+
+    An integer translation moves every pixel onto a pixel centre, so nearest and bilinear
+    interpolation both reduce to a copy: torchvision's affine result without the float grid. Large
+    images are copied as slices, grouped by shift (a loop over distinct shifts, not images); small
+    ones, where that loop's overhead would dominate, in one integer-indexed gather.
+    """
+    n, _, h, w = x.shape
+    if h * w < 128 * 128:
+        dev = x.device
+        sx, sy = dx.to(dev).view(n, 1, 1), dy.to(dev).view(n, 1, 1)
+        col = (torch.arange(w, device=dev).view(1, 1, w) - sx + 1).clamp_(0, w + 1)
+        row = (torch.arange(h, device=dev).view(1, h, 1) - sy + 1).clamp_(0, h + 1)
+        return _gather_padded(x, col, row, fill)
+    out = torch.empty_like(x)
+    uniq, which = torch.unique(torch.stack([dx, dy], dim=1), dim=0, return_inverse=True)
+    for k, (sx, sy) in enumerate(uniq.tolist()):
+        idx = torch.nonzero(which == k).flatten().to(x.device)
+        dst = torch.empty_like(x[: idx.numel()]).fill_(_fill_value(x, fill))
+        if abs(sx) < w and abs(sy) < h:  # otherwise shifted out of the frame: all fill
+            src = x.index_select(0, idx)[..., max(0, -sy) : h - max(0, sy), max(0, -sx) : w - max(0, sx)]
+            dst[..., max(0, sy) : h - max(0, -sy), max(0, sx) : w - max(0, -sx)] = src
+        out.index_copy_(0, idx, dst)
+    return out
+
+
+def _gather_warp(x: torch.Tensor, matrix: torch.Tensor, fill: float | None) -> torch.Tensor:
+    """Nearest-neighbour affine warp by gathering source pixels, in ``x``'s own dtype (no float copy).
+
+    ``matrix`` ``[n, 6]`` holds torchvision's inverse affine matrices. The source pixel of each output
+    pixel is found as ``grid_sample`` finds it: torchvision's float grid (as in ``_grid``), unnormalised
+    as ``(g + 1) * size / 2 - 0.5`` and rounded half to even; a source outside the image gives
+    ``fill``. Equal to torchvision's ``affine(..., NEAREST)`` but for the rare coordinate that lands
+    within float rounding of a tie (the two computations may order their float operations differently).
+    """
+    n, c, h, w = x.shape
+    dt = x.dtype if x.dtype == torch.float64 else torch.float32
+    # torchvision's grid row by row: gx = X t00 + Y t10 + t20 with t = theta^T / (W/2, H/2), X and Y
+    # the centred pixel coordinates; here as a broadcast sum instead of a [n, H*W, 3] @ [3, 2] bmm
+    t = matrix.to(device=x.device, dtype=dt).view(n, 2, 3).transpose(1, 2)
+    t = t.div(torch.tensor([0.5 * w, 0.5 * h], dtype=dt, device=x.device))
+    cols = torch.linspace((1.0 - w) * 0.5, (w - 1.0) * 0.5, steps=w, device=x.device, dtype=dt).view(1, 1, w)
+    rows = torch.linspace((1.0 - h) * 0.5, (h - 1.0) * 0.5, steps=h, device=x.device, dtype=dt).view(1, h, 1)
+    coords = []
+    for k, size in ((0, w), (1, h)):
+        g = cols * t[:, 0, k].view(n, 1, 1) + (rows * t[:, 1, k].view(n, 1, 1) + t[:, 2, k].view(n, 1, 1))
+        # grid_sample's unnormalisation, rounding half to even; +1 and the clamp address a frame
+        # padded by one ring of fill pixels, so every outside source lands on the ring (no mask)
+        coords.append(g.add_(1.0).mul_(0.5 * size).sub_(0.5).round_().add_(1.0).clamp_(0.0, size + 1.0))
+    return _gather_padded(x, coords[0], coords[1], fill)
+
+
+def _gather_padded(x: torch.Tensor, col: torch.Tensor, row: torch.Tensor, fill: float | None) -> torch.Tensor:
+    """``out[i, :, r, q] = padded[i, :, row[i, r, q], col[i, r, q]]`` where ``padded`` is ``x`` ``[n, C, H, W]``
+    framed by one ring of ``fill``: coordinates (float or int, broadcastable to ``[n, H, W]``) run
+    over ``0..W+1`` and ``0..H+1``, with 0 and W+1 (H+1) meaning outside the image."""
+    n, c, h, w = x.shape
+    index = (row * (w + 2) + col).to(torch.int64).expand(n, h, w).reshape(n, 1, h * w).expand(n, c, h * w)
+    padded = torch.empty((n, c, h + 2, w + 2), dtype=x.dtype, device=x.device).fill_(_fill_value(x, fill))
+    padded[..., 1:-1, 1:-1] = x
+    return padded.view(n, c, -1).gather(2, index).view(n, c, h, w)
+
+
 def _geometric(kind: torch.Tensor, x: torch.Tensor, m: torch.Tensor, interpolation: str, fill: float | None):
-    """Geometric operations ``_GEOMETRIC[kind[i]]`` at ``m[i]`` for images ``x`` ``[n, C, H, W]``, in one warp.
+    """Geometric operations ``_GEOMETRIC[kind[i]]`` at ``m[i]`` for images ``x`` ``[n, C, H, W]``.
 
     Shears are about the top-left corner with angle atan(m) (torchvision's ``center=[0, 0]``);
     translations are whole pixels, truncated toward zero like ``int()``; rotations counter-clockwise
-    in degrees, with torchvision's exact fast paths for quarter turns.
+    in degrees, with torchvision's exact fast paths for quarter turns. Translations are slices
+    (``_shift``); the rest is one warp: a gather in the image's dtype for nearest-neighbour
+    interpolation (``_gather_warp``), torchvision's float ``grid_sample`` for bilinear (``_warp``).
     """
     n, _, h, w = x.shape
     kind, m = kind.cpu(), m.to(torch.float64).cpu()
-    zero = torch.zeros(n, dtype=torch.float64)
+    out = torch.empty_like(x)
+    moved = (kind == 2) | (kind == 3)
+    if bool(moved.any()):
+        idx = torch.nonzero(moved).flatten()
+        shift = torch.trunc(m[idx]).to(torch.int64)
+        zero = torch.zeros_like(shift)
+        dx = torch.where(kind[idx] == 2, shift, zero)
+        dy = torch.where(kind[idx] == 3, shift, zero)
+        dev_idx = idx.to(x.device)
+        out.index_copy_(0, dev_idx, _shift(x.index_select(0, dev_idx), dx, dy, fill))
+    warped = torch.nonzero(~moved).flatten()
+    if warped.numel() == 0:
+        return out
+    kind, m = kind[warped], m[warped]
+    zero = torch.zeros(warped.numel(), dtype=torch.float64)
     shear = torch.rad2deg(torch.atan(m))
-    shift = torch.trunc(m)
     angle = torch.where(kind == 4, torch.remainder(m, 360.0), zero)
     corner = kind <= 1
     matrix = _inverse_affine(
         -angle,
-        torch.where(kind == 2, shift, zero),
-        torch.where(kind == 3, shift, zero),
+        zero,
+        zero,
         torch.where(kind == 0, shear, zero),
         torch.where(kind == 1, shear, zero),
         torch.where(corner, -0.5 * w, zero),
         torch.where(corner, -0.5 * h, zero),
     )
-    out = _warp(x, matrix, interpolation, fill)
+    dev_warped = warped.to(x.device)
+    src = x.index_select(0, dev_warped)
+    res = _gather_warp(src, matrix, fill) if interpolation == "nearest" else _warp(src, matrix, interpolation, fill)
     turns = {0.0: 0, 180.0: 2} if h != w else {0.0: 0, 90.0: 1, 180.0: 2, 270.0: 3}
     for a, k in turns.items():
         hit = (kind == 4) & (angle == a)
         if bool(hit.any()):
             dev_hit = hit.to(x.device)
-            out[dev_hit] = torch.rot90(x[dev_hit], k=k, dims=(-2, -1))
+            res[dev_hit] = torch.rot90(src[dev_hit], k=k, dims=(-2, -1))
+    out.index_copy_(0, dev_warped, res)
     return out
 
 

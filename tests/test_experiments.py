@@ -25,6 +25,23 @@ def test_seed_lists_in_every_integer_form():
     assert run((7,)) == [7]
 
 
+def test_map_runs_over_seed_setting_pairs_keeps_order_and_matches_a_loop():
+    runs = [(s, name) for s in range(3) for name in ("none", "affine")]
+    slow_first = sorted(runs, key=lambda r: r[1] != "affine")
+    fn = lambda r: float(torch.rand(3, generator=make_generator(r[0])).sum()) + len(r[1])  # noqa: E731
+    two = experiments.map_runs(fn, slow_first, workers=2, device="cpu", progress=False)
+    assert two == [fn(r) for r in slow_first]
+    assert dict(zip(slow_first, two, strict=True)) == {r: fn(r) for r in runs}
+    with pytest.raises(TypeError, match="runs must be a sequence"):
+        experiments.map_runs(fn, "ab", progress=False)
+    with pytest.raises(TypeError, match="runs must be a sequence"):
+        experiments.map_runs(fn, iter(runs), progress=False)
+    with pytest.raises(ValueError, match="runs is empty"):
+        experiments.map_runs(fn, [], progress=False)
+    with pytest.raises(TypeError, match="experiment must be callable"):
+        experiments.map_runs(3, runs, progress=False)
+
+
 def test_repeat_over_seeds_summary():
     summary = experiments.repeat_over_seeds(lambda s: float(s), [1, 2, 3], workers=1, device="cpu", progress=False)
     assert summary.mean("value") == pytest.approx(2.0) and summary.std("value") == pytest.approx(1.0)

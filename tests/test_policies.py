@@ -66,6 +66,32 @@ def test_every_operation_at_extreme_and_middle_magnitudes(name):
                 assert torch.equal(out[i], ref), (name, v)
 
 
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+@pytest.mark.parametrize("name", sorted(_GEOMETRIC))
+@pytest.mark.parametrize("fill", [None, 200.0])
+@pytest.mark.parametrize("size", [(21, 26), (131, 128)])  # translations: a gather when small, slices when large
+def test_geometric_operations_bilinear_and_with_fill_match_torchvision(name, fill, dtype, size):
+    """The fast paths (slices or a gather for translations, a gather for nearest, grid_sample for
+    bilinear) and the fill value against torchvision on non-square RGB, both signs, both modes."""
+    h, w = size
+    x = _images((3, 3, h, w), dtype, seed=11)
+    fill_arg = None if fill is None else (fill if dtype == torch.uint8 else fill / 255)
+    tv_fill = v2.TrivialAugmentWide(fill=fill_arg)._fill
+    fn, _ = P.SPACES["wide"][name]
+    for v in (float(fn(31, h, w)[20]), -float(fn(31, h, w)[9])):
+        for mode, interp in (("nearest", v2.InterpolationMode.NEAREST), ("bilinear", v2.InterpolationMode.BILINEAR)):
+            out = P.apply_op(x, name, torch.full((3,), v, dtype=torch.float64), interpolation=mode, fill=fill_arg)
+            for i in range(3):
+                ref = _TV["wide"]._apply_image_or_video_transform(x[i], name, v, interpolation=interp, fill=tv_fill)
+                if name.startswith("Translate"):  # whole-pixel shifts: exact (torchvision: float-grid error)
+                    torch.testing.assert_close(out[i], ref, atol=1e-5 if dtype != torch.uint8 else 0, rtol=0)
+                elif mode == "bilinear":  # the same float grid_sample: equal up to rounding
+                    diff = (out[i].double() - ref.double()).abs()
+                    assert float(diff.max()) <= (1 if dtype == torch.uint8 else 1e-5), (name, v, fill)
+                else:
+                    assert float((out[i] != ref).float().mean()) <= 0.01, (name, v, fill)
+
+
 def test_spaces_match_torchvision_bins():
     for space, tv in _TV.items():
         for name, (fn, signed) in tv._AUGMENTATION_SPACE.items():
