@@ -343,13 +343,19 @@ def _sharpness(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
         return x.clone()
     fp = x.is_floating_point()
     kdt = x.dtype if fp else torch.float32
-    a, b = 1.0 / 13.0, 5.0 / 13.0
-    kernel = torch.tensor([[a, a, a], [a, b, a], [a, a, a]], dtype=kdt, device=x.device).expand(c, 1, 3, 3)
     out = x.to(dtype=kdt, copy=True)
-    blurred = F.conv2d(out, kernel, groups=c)
-    if not fp:
-        blurred = blurred.round_()
     view = out[..., 1:-1, 1:-1]
+    if fp:  # torchvision's 3x3 kernel, 1/13 around a 5/13 centre
+        a, b = 1.0 / 13.0, 5.0 / 13.0
+        kernel = torch.tensor([[a, a, a], [a, b, a], [a, a, a]], dtype=kdt, device=x.device).expand(c, 1, 3, 3)
+        blurred = F.conv2d(out, kernel, groups=c)
+    else:
+        # uint8: the kernel's sum S = (3x3 box) + 4 x centre is an integer below 2**24, exact in float32,
+        # and torchvision rounds S/13, whose fraction k/13 is never within 0.03 of a half: so
+        # round(S / 13) from two separable box sums equals its rounded float convolution, 4x faster
+        rows = out[..., :, :-2] + out[..., :, 1:-1] + out[..., :, 2:]
+        blurred = (rows[..., :-2, :] + rows[..., 1:-1, :] + rows[..., 2:, :]).add_(view, alpha=4.0)
+        blurred = blurred.div_(13.0).round_()
     view.copy_(torch.addcmul(view, blurred.sub_(view), _col(1.0 - (1.0 + m), out)))
     out = out.clamp_(0, _bound(x))
     return out if fp else out.to(x.dtype)
@@ -367,7 +373,12 @@ def _posterize_k(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
 def _solarize_k(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     # torchvision compares with a Python float, which torch casts to the float dtype it computes in
     thr = (_bound(x) * m).to(x.device, x.dtype if x.is_floating_point() else torch.float32).view(-1, 1, 1, 1)
-    return torch.where(x >= thr, TF.invert(x), x)
+    if x.is_floating_point():
+        return torch.where(x >= thr, TF.invert(x), x)
+    # uint8: an integer pixel v passes v >= t exactly when v >= ceil(t), so compare in uint8; and
+    # invert (255 - v) is v XOR 255, applied through the mask (torch.where is slow on uint8)
+    mask = x >= thr.ceil().clamp_(0, 255).to(x.dtype)
+    return x ^ mask.view(torch.uint8).mul_(255)
 
 
 def _inverse_affine(
@@ -430,6 +441,18 @@ def _fill_value(x: torch.Tensor, fill: float | None) -> torch.Tensor:
     return v if x.is_floating_point() else v.round().to(x.dtype)
 
 
+def _regroup(parts: list[torch.Tensor], where: list[torch.Tensor], device: torch.device) -> torch.Tensor:
+    """Images computed group by group (``parts[g]`` for batch positions ``where[g]``, together every
+    position once) back in batch order: one concatenation and one permutation. A scatter per
+    group (``index_copy_``) cost a quarter of ``apply_draws``' time on 224x224 batches."""
+    if len(parts) == 1:
+        return parts[0]  # callers hand over the positions in order, so one group is already in place
+    order = torch.cat(where)
+    inverse = torch.empty_like(order)
+    inverse[order] = torch.arange(order.numel())
+    return torch.cat(parts).index_select(0, inverse.to(device))
+
+
 def _shift(x: torch.Tensor, dx: torch.Tensor, dy: torch.Tensor, fill: float | None) -> torch.Tensor:
     """Whole-pixel translations of ``x`` ``[n, C, H, W]`` by ``dx[i]``, ``dy[i]`` (int64 ``[n]``), exactly.
 
@@ -445,16 +468,19 @@ def _shift(x: torch.Tensor, dx: torch.Tensor, dy: torch.Tensor, fill: float | No
         col = (torch.arange(w, device=dev).view(1, 1, w) - sx + 1).clamp_(0, w + 1)
         row = (torch.arange(h, device=dev).view(1, h, 1) - sy + 1).clamp_(0, h + 1)
         return _gather_padded(x, col, row, fill)
-    out = torch.empty_like(x)
+    parts, where = [], []
     uniq, which = torch.unique(torch.stack([dx, dy], dim=1), dim=0, return_inverse=True)
     for k, (sx, sy) in enumerate(uniq.tolist()):
-        idx = torch.nonzero(which == k).flatten().to(x.device)
+        idx = torch.nonzero(which == k).flatten()
         dst = torch.empty_like(x[: idx.numel()]).fill_(_fill_value(x, fill))
         if abs(sx) < w and abs(sy) < h:  # otherwise shifted out of the frame: all fill
-            src = x.index_select(0, idx)[..., max(0, -sy) : h - max(0, sy), max(0, -sx) : w - max(0, sx)]
-            dst[..., max(0, sy) : h - max(0, -sy), max(0, sx) : w - max(0, -sx)] = src
-        out.index_copy_(0, idx, dst)
-    return out
+            src = x if idx.numel() == n else x.index_select(0, idx.to(x.device))
+            dst[..., max(0, sy) : h - max(0, -sy), max(0, sx) : w - max(0, -sx)] = src[
+                ..., max(0, -sy) : h - max(0, sy), max(0, -sx) : w - max(0, sx)
+            ]
+        parts.append(dst)
+        where.append(idx)
+    return _regroup(parts, where, x.device)
 
 
 def _gather_warp(x: torch.Tensor, matrix: torch.Tensor, fill: float | None) -> torch.Tensor:
@@ -505,7 +531,7 @@ def _geometric(kind: torch.Tensor, x: torch.Tensor, m: torch.Tensor, interpolati
     """
     n, _, h, w = x.shape
     kind, m = kind.cpu(), m.to(torch.float64).cpu()
-    out = torch.empty_like(x)
+    parts, where = [], []
     moved = (kind == 2) | (kind == 3)
     if bool(moved.any()):
         idx = torch.nonzero(moved).flatten()
@@ -513,36 +539,38 @@ def _geometric(kind: torch.Tensor, x: torch.Tensor, m: torch.Tensor, interpolati
         zero = torch.zeros_like(shift)
         dx = torch.where(kind[idx] == 2, shift, zero)
         dy = torch.where(kind[idx] == 3, shift, zero)
-        dev_idx = idx.to(x.device)
-        out.index_copy_(0, dev_idx, _shift(x.index_select(0, dev_idx), dx, dy, fill))
+        parts.append(_shift(x if idx.numel() == n else x.index_select(0, idx.to(x.device)), dx, dy, fill))
+        where.append(idx)
     warped = torch.nonzero(~moved).flatten()
-    if warped.numel() == 0:
-        return out
-    kind, m = kind[warped], m[warped]
-    zero = torch.zeros(warped.numel(), dtype=torch.float64)
-    shear = torch.rad2deg(torch.atan(m))
-    angle = torch.where(kind == 4, torch.remainder(m, 360.0), zero)
-    corner = kind <= 1
-    matrix = _inverse_affine(
-        -angle,
-        zero,
-        zero,
-        torch.where(kind == 0, shear, zero),
-        torch.where(kind == 1, shear, zero),
-        torch.where(corner, -0.5 * w, zero),
-        torch.where(corner, -0.5 * h, zero),
-    )
-    dev_warped = warped.to(x.device)
-    src = x.index_select(0, dev_warped)
-    res = _gather_warp(src, matrix, fill) if interpolation == "nearest" else _warp(src, matrix, interpolation, fill)
-    turns = {0.0: 0, 180.0: 2} if h != w else {0.0: 0, 90.0: 1, 180.0: 2, 270.0: 3}
-    for a, k in turns.items():
-        hit = (kind == 4) & (angle == a)
-        if bool(hit.any()):
-            dev_hit = hit.to(x.device)
-            res[dev_hit] = torch.rot90(src[dev_hit], k=k, dims=(-2, -1))
-    out.index_copy_(0, dev_warped, res)
-    return out
+    if warped.numel():
+        kind, m = kind[warped], m[warped]
+        zero = torch.zeros(warped.numel(), dtype=torch.float64)
+        shear = torch.rad2deg(torch.atan(m))
+        angle = torch.where(kind == 4, torch.remainder(m, 360.0), zero)
+        corner = kind <= 1
+        matrix = _inverse_affine(
+            -angle,
+            zero,
+            zero,
+            torch.where(kind == 0, shear, zero),
+            torch.where(kind == 1, shear, zero),
+            torch.where(corner, -0.5 * w, zero),
+            torch.where(corner, -0.5 * h, zero),
+        )
+        src = x if warped.numel() == n else x.index_select(0, warped.to(x.device))
+        if interpolation == "nearest":
+            res = _gather_warp(src, matrix, fill)
+        else:
+            res = _warp(src, matrix, interpolation, fill)
+        turns = {0.0: 0, 180.0: 2} if h != w else {0.0: 0, 90.0: 1, 180.0: 2, 270.0: 3}
+        for a, k in turns.items():
+            hit = (kind == 4) & (angle == a)
+            if bool(hit.any()):
+                dev_hit = hit.to(x.device)
+                res[dev_hit] = torch.rot90(src[dev_hit], k=k, dims=(-2, -1))
+        parts.append(res)
+        where.append(warped)
+    return _regroup(parts, where, x.device)
 
 
 def apply_op(
@@ -622,26 +650,34 @@ def apply_draws(
         raise TypeError(f"draws must be a PolicyDraws (from sample_*), got {type(draws).__name__}")
     if draws.op.ndim != 2 or draws.op.shape[0] != x.shape[0] or draws.magnitude.shape != draws.op.shape:
         raise ValueError(f"draws are for shape {tuple(draws.op.shape)}, but x has {x.shape[0]} images")
-    out = x.clone()
-    op, mag = draws.op.cpu(), draws.magnitude.cpu()
+    op, mag = draws.op.cpu(), draws.magnitude.cpu().to(torch.float64)
+    chunk = max(1, _CHUNK_ELEMENTS // max(1, x[0].numel())) if x.device.type == "cpu" else x.shape[0]
     # per operation index: its position in _GEOMETRIC, or -1 for the others
     geo = torch.tensor([_GEOMETRIC.index(n) if n in _GEOMETRIC else -1 for n in draws.ops], dtype=torch.int64)
+    out = x  # read only: each step builds a new tensor
     for j in range(op.shape[1]):
         step, kind = op[:, j], geo[op[:, j]]
+        # each group's result is computed apart, then one permutation puts every image back
+        parts, where = [], []
         warped = torch.nonzero(kind >= 0).flatten()
-        if warped.numel():  # every geometric operation of this step in one warp
-            dev_idx = warped.to(x.device)
-            warp = _geometric(kind[warped], out.index_select(0, dev_idx), mag[warped, j], interpolation, fill)
-            out.index_copy_(0, dev_idx, warp)
+        if warped.numel():  # every geometric operation of this step in one call
+            src = out.index_select(0, warped.to(x.device))
+            parts.append(_geometric(kind[warped], src, mag[warped, j], interpolation, fill))
+            where.append(warped)
         for k in torch.unique(step[kind < 0]).tolist():
             name = draws.ops[k]
-            if name == "Identity":
-                continue
-            idx = torch.nonzero(step == k).flatten()
-            dev_idx = idx.to(x.device)
-            done = _apply(out.index_select(0, dev_idx), name, mag[idx, j].to(torch.float64), interpolation, fill)
-            out.index_copy_(0, dev_idx, done)
-    return out
+            # the colour kernels make several passes over their images: in chunks of about
+            # _CHUNK_ELEMENTS the passes stay in the CPU's cache (on 224x224 RGB, about 2x faster)
+            for idx in torch.nonzero(step == k).flatten().split(chunk if name != "Identity" else x.shape[0]):
+                src = out.index_select(0, idx.to(x.device))
+                parts.append(src if name == "Identity" else _apply(src, name, mag[idx, j], interpolation, fill))
+                where.append(idx)
+        out = _regroup(parts, where, x.device)
+    return out.clone() if out is x else out
+
+
+#: Elements per chunk of a colour operation in ``apply_draws`` (2**19: three 224x224 RGB images).
+_CHUNK_ELEMENTS = 2**19
 
 
 def trivial_augment(
