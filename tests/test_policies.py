@@ -92,6 +92,23 @@ def test_geometric_operations_bilinear_and_with_fill_match_torchvision(name, fil
                     assert float((out[i] != ref).float().mean()) <= 0.01, (name, v, fill)
 
 
+@settings(max_examples=25, deadline=None)
+@given(
+    name=st.sampled_from(["Sharpness", "Solarize", "Brightness", "Contrast", "Color", "Posterize"]),
+    hw=st.tuples(st.integers(1, 20), st.integers(1, 20)),
+    c=st.sampled_from([1, 3]),
+    u=st.floats(0.0, 1.0),
+    seed=st.integers(0, 2**31),
+)
+def test_uint8_colour_kernels_bit_identical_at_any_magnitude(name, hw, c, u, seed):
+    """The integer shortcuts (sharpness from box sums, solarize by compare and XOR) are exact, not close."""
+    x = _images((2, c, *hw), torch.uint8, seed)
+    v = {"Solarize": u, "Posterize": float(round(1 + 7 * u))}.get(name, 2 * u - 1)
+    out = P.apply_op(x, name, torch.full((2,), v, dtype=torch.float64))
+    for i in range(2):
+        assert torch.equal(out[i], _reference(x[i], name, v)), (name, v)
+
+
 def test_spaces_match_torchvision_bins():
     for space, tv in _TV.items():
         for name, (fn, signed) in tv._AUGMENTATION_SPACE.items():
