@@ -102,7 +102,7 @@ def augmented_copies(
         x: ``[N, ...]`` examples (any dtype the augmentation takes).
         y: ``[N]`` integer labels.
         augment: ``augment(x, y, generator) -> (x, y)``, the course's adapter convention (e.g.
-            ``geometric.affine_augment(...)``); called once per copy on the whole batch.
+            ``augment.affine_augment(...)``); called once per copy on the whole batch.
         n_copies: copies per original, ``>= 0``.
         generator: source of randomness for the augmentation.
 
