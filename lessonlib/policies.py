@@ -514,6 +514,8 @@ def _gather_padded(x: torch.Tensor, col: torch.Tensor, row: torch.Tensor, fill: 
     framed by one ring of ``fill``: coordinates (float or int, broadcastable to ``[n, H, W]``) run
     over ``0..W+1`` and ``0..H+1``, with 0 and W+1 (H+1) meaning outside the image."""
     n, c, h, w = x.shape
+    if row.is_floating_point() and (h + 2) * (w + 2) > 2**24:  # flat indices past float32's exact integers
+        row, col = row.to(torch.int64), col.to(torch.int64)
     index = (row * (w + 2) + col).to(torch.int64).expand(n, h, w).reshape(n, 1, h * w).expand(n, c, h * w)
     padded = torch.empty((n, c, h + 2, w + 2), dtype=x.dtype, device=x.device).fill_(_fill_value(x, fill))
     padded[..., 1:-1, 1:-1] = x

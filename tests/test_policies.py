@@ -109,6 +109,14 @@ def test_uint8_colour_kernels_bit_identical_at_any_magnitude(name, hw, c, u, see
         assert torch.equal(out[i], _reference(x[i], name, v)), (name, v)
 
 
+def test_nearest_warp_addresses_pixels_exactly_beyond_float32_integers():
+    """A frame of more than 2**24 pixels (float32's exact integers): the gather's flat index must still
+    land on the right pixel. A zero shear is the identity warp through the float-coordinate path."""
+    h, w = 3, 4_300_000  # padded (h + 2) * (w + 2) = 21.5M > 2**24, yet only 13 MB of uint8
+    x = (torch.arange(h * w) % 251).to(torch.uint8).view(1, 1, h, w)
+    assert torch.equal(P.apply_op(x, "ShearY", torch.tensor([0.0])), x)
+
+
 def test_spaces_match_torchvision_bins():
     for space, tv in _TV.items():
         for name, (fn, signed) in tv._AUGMENTATION_SPACE.items():
