@@ -25,6 +25,7 @@ dtype, shape and device, and the input is never modified.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -224,6 +225,19 @@ def magnitude_table(
     return torch.stack(rows), torch.tensor(signed)
 
 
+@functools.lru_cache(maxsize=256)
+def _named_table(space: str, ops: tuple[str, ...], num_bins: int, height: int, width: int):
+    """``magnitude_table`` for one of ``SPACES`` by name, computed once per size: a policy called on
+    every training batch would otherwise rebuild the same bins each time. Callers only read it."""
+    return magnitude_table(ops, SPACES[space], num_bins, height, width)
+
+
+def _table(names: tuple[str, ...], space: str | Space, sp: Space, num_bins: int, height: int, width: int):
+    if isinstance(space, str):
+        return _named_table(space, names, num_bins, height, width)
+    return magnitude_table(names, sp, num_bins, height, width)
+
+
 def _signs(shape: tuple[int, ...], generator: torch.Generator | None) -> torch.Tensor:
     # torchvision negates when rand <= 0.5
     return torch.where(uniform(shape, generator=generator) <= 0.5, -1.0, 1.0).to(torch.float64)
@@ -257,7 +271,7 @@ def sample_trivial_augment(
     check_generator(generator)
     sp = _space(space)
     names = _op_list(ops, sp)
-    table, signed = magnitude_table(names, sp, num_bins, height, width)
+    table, signed = _table(names, space, sp, num_bins, height, width)
     op = randint(0, len(names), (batch, 1), generator=generator).cpu()
     bins = randint(0, num_bins, (batch, 1), generator=generator).cpu()
     sign = torch.where(signed[op], _signs((batch, 1), generator).cpu(), 1.0)
@@ -287,7 +301,7 @@ def sample_rand_augment(
     check_generator(generator)
     sp = _space(space)
     names = _op_list(ops, sp)
-    table, signed = magnitude_table(names, sp, num_bins, height, width)
+    table, signed = _table(names, space, sp, num_bins, height, width)
     op = randint(0, len(names), (batch, num_ops), generator=generator).cpu()
     sign = torch.where(signed[op], _signs((batch, num_ops), generator).cpu(), 1.0)
     return PolicyDraws(names, op, table[op, magnitude] * sign)
@@ -527,33 +541,38 @@ def _geometric(kind: torch.Tensor, x: torch.Tensor, m: torch.Tensor, interpolati
 
     Shears are about the top-left corner with angle atan(m) (torchvision's ``center=[0, 0]``);
     translations are whole pixels, truncated toward zero like ``int()``; rotations counter-clockwise
-    in degrees, with torchvision's exact fast paths for quarter turns. Translations are slices
-    (``_shift``); the rest is one warp: a gather in the image's dtype for nearest-neighbour
-    interpolation (``_gather_warp``), torchvision's float ``grid_sample`` for bilinear (``_warp``).
+    in degrees, with torchvision's exact fast paths for quarter turns. The warps are one call: a
+    gather in the image's dtype for nearest-neighbour interpolation (``_gather_warp``, which on
+    small images takes the translations too), torchvision's float ``grid_sample`` for bilinear
+    (``_warp``); translations otherwise are exact copies (``_shift``).
     """
     n, _, h, w = x.shape
     kind, m = kind.cpu(), m.to(torch.float64).cpu()
     parts, where = [], []
-    moved = (kind == 2) | (kind == 3)
+    shift = torch.trunc(m)
+    # on small images with nearest-neighbour sampling the translations join the one gather (a
+    # whole-pixel source coordinate rounds to itself, so they stay exact); elsewhere they are slices
+    together = interpolation == "nearest" and h * w < 128 * 128
+    moved = torch.zeros_like(kind, dtype=torch.bool) if together else (kind == 2) | (kind == 3)
     if bool(moved.any()):
         idx = torch.nonzero(moved).flatten()
-        shift = torch.trunc(m[idx]).to(torch.int64)
-        zero = torch.zeros_like(shift)
-        dx = torch.where(kind[idx] == 2, shift, zero)
-        dy = torch.where(kind[idx] == 3, shift, zero)
+        step = shift[idx].to(torch.int64)
+        zero = torch.zeros_like(step)
+        dx = torch.where(kind[idx] == 2, step, zero)
+        dy = torch.where(kind[idx] == 3, step, zero)
         parts.append(_shift(x if idx.numel() == n else x.index_select(0, idx.to(x.device)), dx, dy, fill))
         where.append(idx)
     warped = torch.nonzero(~moved).flatten()
     if warped.numel():
-        kind, m = kind[warped], m[warped]
+        kind, m, shift = kind[warped], m[warped], shift[warped]
         zero = torch.zeros(warped.numel(), dtype=torch.float64)
         shear = torch.rad2deg(torch.atan(m))
         angle = torch.where(kind == 4, torch.remainder(m, 360.0), zero)
         corner = kind <= 1
         matrix = _inverse_affine(
             -angle,
-            zero,
-            zero,
+            torch.where(kind == 2, shift, zero),
+            torch.where(kind == 3, shift, zero),
             torch.where(kind == 0, shear, zero),
             torch.where(kind == 1, shear, zero),
             torch.where(corner, -0.5 * w, zero),
