@@ -51,6 +51,15 @@ def test_check_mode_reports_without_writing(tmp_path):
     assert run.returncode == 1 and path.read_text() == text
 
 
+def test_write_mode_cleans_in_place_and_a_second_check_passes(tmp_path, capsys):
+    path = tmp_path / "00_x.ipynb"
+    nbformat.write(_notebook(widget_output=False), path)
+    assert clean_notebooks.main([str(path)]) == 0
+    assert f"cleaned: {path}" in capsys.readouterr().out
+    assert "widgets" not in nbformat.read(path, as_version=4).metadata
+    assert clean_notebooks.main(["--check", str(path)]) == 0 and capsys.readouterr().out == ""
+
+
 def test_stored_notebooks_are_clean():
     notebooks = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     dirty = [p.name for p in notebooks if clean_notebooks.clean_file(p, check=True)]

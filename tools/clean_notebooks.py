@@ -21,7 +21,8 @@ from pathlib import Path
 
 import nbformat
 
-REPO = Path(__file__).resolve().parents[1]
+from lessonlib.dev.notebook_files import report_rewrites, rewrite_file
+
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
@@ -50,12 +51,7 @@ def clean(nb: nbformat.NotebookNode) -> bool:
 
 def clean_file(path: str | Path, *, check: bool = False) -> bool:
     """Clean one notebook file; returns True if it needed cleaning (and, unless ``check``, was rewritten)."""
-    path = Path(path)
-    nb = nbformat.read(path, as_version=4)
-    changed = clean(nb)
-    if changed and not check:
-        nbformat.write(nb, path)
-    return changed
+    return rewrite_file(path, clean, check=check)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -63,11 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a notebook would change")
     parser.add_argument("notebooks", nargs="*", type=Path)
     args = parser.parse_args(argv)
-    paths = args.notebooks or sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    dirty = [p for p in paths if clean_file(p, check=args.check)]
-    for p in dirty:
-        print(f"{'needs cleaning' if args.check else 'cleaned'}: {p}")
-    return 1 if (args.check and dirty) else 0
+    return report_rewrites(args.notebooks, clean_file, check=args.check, done="cleaned", pending="needs cleaning")
 
 
 if __name__ == "__main__":

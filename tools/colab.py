@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script: `tools` is then not importable as a package
     sys.path.insert(0, str(REPO))
 
+from lessonlib.dev.notebook_files import report_rewrites, rewrite_file  # noqa: E402
 from tools.course import colab_url, install_source  # noqa: E402
 
 INSTALL_TAG = "colab-install"
@@ -86,12 +87,9 @@ def stamp(nb: nbformat.NotebookNode, notebook_name: str) -> bool:
 
 
 def stamp_file(path: str | Path, *, check: bool = False) -> bool:
+    """Stamp one notebook file; returns True if it changed (and, unless ``check``, was rewritten)."""
     path = Path(path)
-    nb = nbformat.read(path, as_version=4)
-    changed = stamp(nb, path.name)
-    if changed and not check:
-        nbformat.write(nb, path)
-    return changed
+    return rewrite_file(path, lambda nb: stamp(nb, path.name), check=check)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -99,11 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true")
     parser.add_argument("notebooks", nargs="*", type=Path)
     args = parser.parse_args(argv)
-    paths = args.notebooks or sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    dirty = [p for p in paths if stamp_file(p, check=args.check)]
-    for p in dirty:
-        print(f"{'not stamped' if args.check else 'stamped'}: {p}")
-    return 1 if (args.check and dirty) else 0
+    return report_rewrites(args.notebooks, stamp_file, check=args.check, done="stamped", pending="not stamped")
 
 
 if __name__ == "__main__":
