@@ -455,15 +455,33 @@ def _fill_value(x: torch.Tensor, fill: float | None) -> torch.Tensor:
     return v if x.is_floating_point() else v.round().to(x.dtype)
 
 
+#: Images of at least this many elements are gathered as a stack of per-image views (one memcpy
+#: each, about 2x faster than ``index_select`` on 224x224 RGB uint8); smaller ones by ``index_select``
+#: (whose one call beats a Python loop over many small images).
+_STACK_ELEMENTS = 2**14
+
+
+def _take(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """``x[idx]`` for a CPU int64 ``idx`` ``[k]``: a new tensor ``[k, ...]`` on ``x``'s device."""
+    if idx.numel() == x.shape[0] and bool((idx == torch.arange(idx.numel())).all()):
+        return x.clone()
+    if x[0].numel() >= _STACK_ELEMENTS:
+        return torch.stack([x[i] for i in idx.tolist()])
+    return x.index_select(0, idx.to(x.device))
+
+
 def _regroup(parts: list[torch.Tensor], where: list[torch.Tensor], device: torch.device) -> torch.Tensor:
     """Images computed group by group (``parts[g]`` for batch positions ``where[g]``, together every
-    position once) back in batch order: one concatenation and one permutation. A scatter per
-    group (``index_copy_``) cost a quarter of ``apply_draws``' time on 224x224 batches."""
+    position once) back in batch order, in one copy. A scatter per group (``index_copy_``) cost a
+    quarter of ``apply_draws``' time on 224x224 batches."""
     if len(parts) == 1:
         return parts[0]  # callers hand over the positions in order, so one group is already in place
     order = torch.cat(where)
     inverse = torch.empty_like(order)
     inverse[order] = torch.arange(order.numel())
+    if parts[0][0].numel() >= _STACK_ELEMENTS:
+        rows = [row for part in parts for row in part]  # views, in the order of ``order``
+        return torch.stack([rows[i] for i in inverse.tolist()])
     return torch.cat(parts).index_select(0, inverse.to(device))
 
 
@@ -488,7 +506,7 @@ def _shift(x: torch.Tensor, dx: torch.Tensor, dy: torch.Tensor, fill: float | No
         idx = torch.nonzero(which == k).flatten()
         dst = torch.empty_like(x[: idx.numel()]).fill_(_fill_value(x, fill))
         if abs(sx) < w and abs(sy) < h:  # otherwise shifted out of the frame: all fill
-            src = x if idx.numel() == n else x.index_select(0, idx.to(x.device))
+            src = x if idx.numel() == n else _take(x, idx)
             dst[..., max(0, sy) : h - max(0, -sy), max(0, sx) : w - max(0, -sx)] = src[
                 ..., max(0, -sy) : h - max(0, sy), max(0, -sx) : w - max(0, sx)
             ]
@@ -560,7 +578,7 @@ def _geometric(kind: torch.Tensor, x: torch.Tensor, m: torch.Tensor, interpolati
         zero = torch.zeros_like(step)
         dx = torch.where(kind[idx] == 2, step, zero)
         dy = torch.where(kind[idx] == 3, step, zero)
-        parts.append(_shift(x if idx.numel() == n else x.index_select(0, idx.to(x.device)), dx, dy, fill))
+        parts.append(_shift(x if idx.numel() == n else _take(x, idx), dx, dy, fill))
         where.append(idx)
     warped = torch.nonzero(~moved).flatten()
     if warped.numel():
@@ -578,7 +596,7 @@ def _geometric(kind: torch.Tensor, x: torch.Tensor, m: torch.Tensor, interpolati
             torch.where(corner, -0.5 * w, zero),
             torch.where(corner, -0.5 * h, zero),
         )
-        src = x if warped.numel() == n else x.index_select(0, warped.to(x.device))
+        src = x if warped.numel() == n else _take(x, warped)
         if interpolation == "nearest":
             res = _gather_warp(src, matrix, fill)
         else:
@@ -682,7 +700,7 @@ def apply_draws(
         parts, where = [], []
         warped = torch.nonzero(kind >= 0).flatten()
         if warped.numel():  # every geometric operation of this step in one call
-            src = out.index_select(0, warped.to(x.device))
+            src = _take(out, warped)
             parts.append(_geometric(kind[warped], src, mag[warped, j], interpolation, fill))
             where.append(warped)
         for k in torch.unique(step[kind < 0]).tolist():
@@ -690,7 +708,7 @@ def apply_draws(
             # the colour kernels make several passes over their images: in chunks of about
             # _CHUNK_ELEMENTS the passes stay in the CPU's cache (on 224x224 RGB, about 2x faster)
             for idx in torch.nonzero(step == k).flatten().split(chunk if name != "Identity" else x.shape[0]):
-                src = out.index_select(0, idx.to(x.device))
+                src = _take(out, idx)
                 parts.append(src if name == "Identity" else _apply(src, name, mag[idx, j], interpolation, fill))
                 where.append(idx)
         out = _regroup(parts, where, x.device)

@@ -29,7 +29,8 @@ def _images(shape, dtype, seed):
     return x if dtype == torch.uint8 else x.to(dtype) / 255
 
 
-@pytest.mark.parametrize("shape", [(96, 1, 32, 32), (48, 3, 17, 23), (6, 3, 64, 64)])
+# the last shape is large enough (>= 2**14 elements per image) for the stacked-views copies
+@pytest.mark.parametrize("shape", [(96, 1, 32, 32), (48, 3, 17, 23), (6, 3, 64, 64), (10, 3, 80, 96)])
 @pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
 @pytest.mark.parametrize("space", ["wide", "randaugment"])
 def test_oracle_every_image_equals_torchvision_applied_alone(shape, dtype, space):
