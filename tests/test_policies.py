@@ -118,6 +118,18 @@ def test_nearest_warp_addresses_pixels_exactly_beyond_float32_integers():
     assert torch.equal(P.apply_op(x, "ShearY", torch.tensor([0.0])), x)
 
 
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+def test_chunked_and_stacked_paths_give_the_same_pixels(dtype, monkeypatch):
+    """The cache-sized chunks and the stacked copies are speed-ups only: forced on for a small batch
+    (one image per chunk, every image stacked) they change no pixel."""
+    x = _images((40, 3, 12, 14), dtype, seed=4)
+    draws = P.sample_rand_augment(40, 12, 14, num_ops=2, magnitude=20, space="wide", generator=make_generator(8))
+    plain = P.apply_draws(x, draws)
+    for name in ("_CHUNK_ELEMENTS", "_WARP_CHUNK_ELEMENTS", "_STACK_ELEMENTS"):
+        monkeypatch.setattr(P, name, 1)
+    assert torch.equal(P.apply_draws(x, draws), plain)
+
+
 def test_spaces_match_torchvision_bins():
     for space, tv in _TV.items():
         for name, (fn, signed) in tv._AUGMENTATION_SPACE.items():
