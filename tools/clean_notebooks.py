@@ -21,7 +21,11 @@ from pathlib import Path
 
 import nbformat
 
-from lessonlib.dev.notebook_files import report_rewrites, rewrite_file
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # run as a script: `tools` is then not importable as a package
+    sys.path.insert(0, str(REPO))
+
+from tools.notebook_rewrite import report_rewrites, rewrite_file  # noqa: E402
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 

@@ -28,8 +28,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script: `tools` is then not importable as a package
     sys.path.insert(0, str(REPO))
 
-from lessonlib.dev.notebook_files import report_rewrites, rewrite_file  # noqa: E402
 from tools.course import colab_url, install_source  # noqa: E402
+from tools.notebook_rewrite import report_rewrites, rewrite_file  # noqa: E402
 
 INSTALL_TAG = "colab-install"
 BADGE_ALT = "Open in Colab"

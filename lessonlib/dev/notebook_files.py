@@ -6,21 +6,11 @@ which ``make setup`` does); the tools only run from a checkout.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = [
-    "REPO",
-    "NOTEBOOK_DIR",
-    "NOTEBOOK_GLOB",
-    "SOLUTION_TAG",
-    "notebook_paths",
-    "cell_tags",
-    "is_solution",
-    "rewrite_file",
-    "report_rewrites",
-]
+__all__ = ["REPO", "NOTEBOOK_DIR", "NOTEBOOK_GLOB", "SOLUTION_TAG", "notebook_paths", "cell_tags", "is_solution"]
 
 #: The repository root (the folder that holds ``lessonlib/`` and ``notebooks/``).
 REPO = Path(__file__).resolve().parents[2]
@@ -54,37 +44,3 @@ def cell_tags(cell: Mapping[str, Any]) -> list[str]:
 def is_solution(cell: Mapping[str, Any]) -> bool:
     """True for a model-solution cell (tag ``solution``)."""
     return SOLUTION_TAG in cell_tags(cell)
-
-
-def rewrite_file(path: str | Path, edit: Callable[[Any], bool], *, check: bool = False) -> bool:
-    """Read notebook ``path``, let ``edit(nb)`` change it in place (returning True when it changed
-    something) and write it back if it did, unless ``check``. Returns whether it changed (or would).
-
-    The tools that keep notebooks in shape (``tools/clean_notebooks.py``, ``tools/colab.py``) are
-    an ``edit`` each on top of this.
-    """
-    import nbformat  # a tool-time dependency (Jupyter), not one of lessonlib's
-
-    path = Path(path)
-    nb = nbformat.read(path, as_version=4)
-    changed = bool(edit(nb))
-    if changed and not check:
-        nbformat.write(nb, path)
-    return changed
-
-
-def report_rewrites(
-    names: Iterable[str | Path] | None,
-    rewrite: Callable[..., bool],
-    *,
-    check: bool,
-    done: str,
-    pending: str,
-) -> int:
-    """Run ``rewrite(path, check=check)`` over ``notebook_paths(names)`` and print ``"<done>: path"``
-    (``"<pending>: path"`` with ``check``) for each notebook that changed. Returns the exit code of a
-    ``--check`` run: 1 when a notebook would change, else 0."""
-    changed = [p for p in notebook_paths(names) if rewrite(p, check=check)]
-    for p in changed:
-        print(f"{pending if check else done}: {p}")
-    return 1 if (check and changed) else 0
