@@ -384,7 +384,8 @@ def view_disagreement(view_predictions: torch.Tensor, *, method: str = "mutual_i
               all views agree, at most ``log V`` and ``log K``.
             * ``"variance"``: variance over views (population, ``/V``) averaged over classes.
             * ``"vote"``: fraction of views whose top class differs from the top class of the mean
-              prediction, in ``{0, 1/V, ..., (V-1)/V}``.
+              prediction, in ``{0, 1/V, ..., 1}``. It can reach 1: views voting 0.5/0.1/0.4 and
+              0.1/0.5/0.4 average to a mean whose top class (the third) is neither view's.
 
     Returns:
         ``[B]`` (``[B, H, W]`` when dense), float, on the input's device; higher means less certain.
