@@ -1,13 +1,30 @@
-"""Shared fixtures: a network guard so loaders are proven offline, and a headless matplotlib."""
+"""Shared fixtures: a network guard so loaders are proven offline, a headless matplotlib, and the
+Hypothesis profile.
+
+The property tests are **derandomized** by default: each draws the same examples on every run, so
+CI and `make test` give the same verdict three times in a row and a failure seen once can be rerun;
+every property stays a real check (its examples are many and fixed, not few). To search new
+examples, as a maintainer should before a release, use the random profile:
+
+    HYPOTHESIS_PROFILE=explore .venv/bin/python -m pytest tests/
+
+(a random run is how `tta.view_disagreement`'s vote bound was found to be wrong).
+"""
 
 from __future__ import annotations
 
+import os
 import socket
 
 import matplotlib
 import pytest
+from hypothesis import settings
 
 matplotlib.use("Agg")
+
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture
