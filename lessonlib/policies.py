@@ -462,9 +462,11 @@ _STACK_ELEMENTS = 2**14
 
 
 def _take(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-    """``x[idx]`` for a CPU int64 ``idx`` ``[k]``: a new tensor ``[k, ...]`` on ``x``'s device."""
+    """``x[idx]`` for a CPU int64 ``idx`` ``[k]``, on ``x``'s device: ``x`` itself when ``idx`` is
+    ``0..n-1`` in order (every caller only reads what it takes; ``apply_draws`` copies at the end
+    if nothing else did), else a new tensor ``[k, ...]``."""
     if idx.numel() == x.shape[0] and bool((idx == torch.arange(idx.numel())).all()):
-        return x.clone()
+        return x
     if x[0].numel() >= _STACK_ELEMENTS:
         return torch.stack([x[i] for i in idx.tolist()])
     return x.index_select(0, idx.to(x.device))
@@ -506,7 +508,7 @@ def _shift(x: torch.Tensor, dx: torch.Tensor, dy: torch.Tensor, fill: float | No
         idx = torch.nonzero(which == k).flatten()
         dst = torch.empty_like(x[: idx.numel()]).fill_(_fill_value(x, fill))
         if abs(sx) < w and abs(sy) < h:  # otherwise shifted out of the frame: all fill
-            src = x if idx.numel() == n else _take(x, idx)
+            src = _take(x, idx)
             dst[..., max(0, sy) : h - max(0, -sy), max(0, sx) : w - max(0, -sx)] = src[
                 ..., max(0, -sy) : h - max(0, sy), max(0, -sx) : w - max(0, sx)
             ]
@@ -591,7 +593,7 @@ def _geometric(kind: torch.Tensor, x: torch.Tensor, m: torch.Tensor, interpolati
         zero = torch.zeros_like(step)
         dx = torch.where(kind[idx] == 2, step, zero)
         dy = torch.where(kind[idx] == 3, step, zero)
-        parts.append(_shift(x if idx.numel() == n else _take(x, idx), dx, dy, fill))
+        parts.append(_shift(_take(x, idx), dx, dy, fill))
         where.append(idx)
     warped = torch.nonzero(~moved).flatten()
     if warped.numel():
@@ -609,7 +611,7 @@ def _geometric(kind: torch.Tensor, x: torch.Tensor, m: torch.Tensor, interpolati
             torch.where(corner, -0.5 * w, zero),
             torch.where(corner, -0.5 * h, zero),
         )
-        src = x if warped.numel() == n else _take(x, warped)
+        src = _take(x, warped)
         if interpolation == "nearest":
             res = _gather_warp(src, matrix, fill)
         else:

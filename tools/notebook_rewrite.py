@@ -1,5 +1,6 @@
 """Rewrite notebooks in place: the read-edit-write step and the ``[--check] [NOTEBOOK ...]`` command
-line shared by the tools that keep the stored notebooks in shape (``clean_notebooks``, ``colab``).
+line shared by the tools that keep the stored notebooks in shape (``clean_notebooks``, ``colab``,
+``slides stamp``).
 
 Here rather than in ``lessonlib.dev`` because it needs ``nbformat``, a Jupyter package that is not one
 of lessonlib's runtime dependencies (``tests/test_environment.py`` checks that).

@@ -69,8 +69,12 @@ from pathlib import Path
 
 import nbformat
 
-from lessonlib.dev.notebook_files import NOTEBOOK_DIR, NOTEBOOK_GLOB, REPO, SOLUTION_TAG, is_solution  # noqa: F401
+from lessonlib.dev.notebook_files import NOTEBOOK_DIR, NOTEBOOK_GLOB, REPO, SOLUTION_TAG, is_solution, notebook_paths  # noqa: F401
 from lessonlib.dev.notebook_files import cell_tags as _tags
+
+if str(REPO) not in sys.path:  # run as a script: `tools` is then not importable as a package
+    sys.path.insert(0, str(REPO))
+from tools.notebook_rewrite import report_rewrites  # noqa: E402
 
 DEFAULT_OUT = REPO / "build" / "slides"
 
@@ -87,17 +91,6 @@ _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _FIGURE_CALL = re.compile(r"\bplt\.show\(|\bplotting\.\w+\(|\bwidgets\.(?:explorer|reveal)\(|\bdisplay\(")
 _EXERCISES = "exercise"  # "## Exercises", "## Exercises (self-checking)", ...
 _IMAGE_MIMES = ("image/png", "image/jpeg", "image/svg+xml", "image/gif")
-
-
-def notebook_paths(paths: Sequence[str | Path] | None = None) -> list[Path]:
-    """The notebooks to act on: ``paths`` as given, or every ``notebooks/NN_*.ipynb`` in order."""
-    if paths:
-        found = [Path(p) for p in paths]
-        missing = [str(p) for p in found if not p.is_file()]
-        if missing:
-            raise FileNotFoundError(f"notebooks: expected existing .ipynb files, these do not exist: {missing}")
-        return found
-    return sorted(NOTEBOOK_DIR.glob(NOTEBOOK_GLOB))
 
 
 def heading(cell) -> tuple[int, str] | None:
@@ -865,11 +858,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "stamp":
-        changed = [p for p in notebook_paths(args.notebooks) if stamp_file(p, check=args.check)]
-        verb = "would change" if args.check else "stamped"
-        for p in changed:
-            print(f"{verb}: {p}")
-        return 1 if (args.check and changed) else 0
+        return report_rewrites(args.notebooks, stamp_file, check=args.check, done="stamped", pending="would change")
     decks = build(args.notebooks, args.out, pdf=args.pdf)
     for deck in decks:
         print(f"wrote {deck} ({deck.stat().st_size / 1e6:.1f} MB)")
