@@ -120,53 +120,53 @@ def test_reveal_static_hides_answer(capsys):
 
 
 def test_placeholder_is_not_attempted_and_does_not_fail(capsys):
-    fb = exercises.check_number("ex", ..., 3.0)
+    fb = exercises.grade_number("ex", ..., 3.0)
     assert fb.passed is None and "NOT ATTEMPTED" in capsys.readouterr().out
 
 
 def test_check_number_explains():
-    fb = exercises.check_number("ex", 4.0, 3.0, hint="remember n")
+    fb = exercises.grade_number("ex", 4.0, 3.0, hint="remember n")
     assert fb.passed is False and "too large" in fb.message and "remember n" in fb.message
-    assert exercises.check_number("ex", 3.01, 3.0).passed
+    assert exercises.grade_number("ex", 3.01, 3.0).passed
     with pytest.raises(exercises.ExerciseFailed, match="too small"):
-        exercises.check_number("ex", 1.0, 3.0, must_pass=True)
+        exercises.grade_number("ex", 1.0, 3.0, must_pass=True)
     with pytest.raises(exercises.ExerciseFailed, match="NOT ATTEMPTED"):
-        exercises.check_number("ex", ..., 3.0, must_pass=True)
+        exercises.grade_number("ex", ..., 3.0, must_pass=True)
 
 
 def test_check_choice_with_a_menu_names_typos_and_never_the_missing_options():
     menu = {"shift": "the digit stays a digit", "hflip": "mirrors the stroke order", "noise": "faint, harmless"}
-    fb = exercises.check_choice("ex", {"hflip", "nosie"}, {"noise", "shift"}, options=menu)
+    fb = exercises.grade_choice("ex", {"hflip", "nosie"}, {"noise", "shift"}, options=menu)
     assert not fb.passed
     assert "'nosie' is not one of the options" in fb.message and "spelling" in fb.message
-    fb = exercises.check_choice("ex", {"hflip", "noise"}, {"noise", "shift"}, options=menu)
+    fb = exercises.grade_choice("ex", {"hflip", "noise"}, {"noise", "shift"}, options=menu)
     assert "Reconsider 'hflip': mirrors the stroke order" in fb.message and "1 correct option is missing" in fb.message
     assert "shift" not in fb.message and "the digit stays a digit" not in fb.message  # the answer is not given away
-    assert exercises.check_choice("ex", {"shift", "noise"}, {"noise", "shift"}, options=menu).passed
+    assert exercises.grade_choice("ex", {"shift", "noise"}, {"noise", "shift"}, options=menu).passed
 
 
 def test_check_choice_counts_mistakes_and_explains_one_wrong_pick():
-    fb = exercises.check_choice("ex", {"hflip", "noise"}, {"noise", "shift"}, reasons={"hflip": "mirrors text"})
+    fb = exercises.grade_choice("ex", {"hflip", "noise"}, {"noise", "shift"}, reasons={"hflip": "mirrors text"})
     assert not fb.passed
     assert "1 of your picks does not belong" in fb.message and "Reconsider 'hflip': mirrors text" in fb.message
     assert "shift" not in fb.message
-    assert exercises.check_choice("ex", ["shift", "noise"], {"noise", "shift"}).passed
+    assert exercises.grade_choice("ex", ["shift", "noise"], {"noise", "shift"}).passed
 
 
 def test_check_tensor_reports_location():
     e = torch.zeros(2, 3)
     a = e.clone()
     a[1, 2] = 5
-    fb = exercises.check_tensor("ex", a, e)
+    fb = exercises.grade_tensor("ex", a, e)
     assert not fb.passed and "(1, 2)" in fb.message
-    assert "shape (3,)" in exercises.check_tensor("ex", torch.zeros(3), e).message
-    assert exercises.check_tensor("ex", e.clone(), e).passed
+    assert "shape (3,)" in exercises.grade_tensor("ex", torch.zeros(3), e).message
+    assert exercises.grade_tensor("ex", e.clone(), e).passed
 
 
 def test_check_function_reports_first_failing_case():
     cases = [("doubles 2", lambda f: None if f(2) == 4 else f"gave {f(2)}"), ("doubles 0", lambda f: None)]
-    assert exercises.check_function("ex", lambda v: 2 * v, cases).passed
-    fb = exercises.check_function("ex", lambda v: v + 2 if v else 1 / 0, cases[::-1] + [("zero", lambda f: f(0))])
+    assert exercises.grade_function("ex", lambda v: 2 * v, cases).passed
+    fb = exercises.grade_function("ex", lambda v: v + 2 if v else 1 / 0, cases[::-1] + [("zero", lambda f: f(0))])
     assert fb.passed is False and "ZeroDivisionError" in fb.message
-    fb = exercises.check_function("ex", lambda v: v, cases)
+    fb = exercises.grade_function("ex", lambda v: v, cases)
     assert fb.message.startswith("doubles 2: gave 2")

@@ -78,8 +78,9 @@ Notebooks hold no solution cells and no call to ``reveal``; the prose under an e
 Helpers for graders: ``number`` (direction and rough factor, recorded mistakes), ``choice`` (how many
 picks are wrong and how many missing, one wrong pick explained), ``vector``/``as_vector`` (lists,
 numpy, tensors of any float dtype), ``cases`` (named probes, first failure reported).
-The older generic checkers ``check_number``, ``check_choice``, ``check_tensor`` and
-``check_function`` are kept (same signatures) and run on the same engine.
+The generic graders ``grade_number``, ``grade_choice``, ``grade_tensor`` and ``grade_function``
+grade an answer against an expected value on the same engine, without a registry (they are named
+``grade_*`` so they are never confused with the input validators ``lessonlib.utils.check_*``).
 """
 
 from __future__ import annotations
@@ -115,10 +116,10 @@ __all__ = [
     "as_vector",
     "expect_tensor",
     "cases",
-    "check_number",
-    "check_choice",
-    "check_tensor",
-    "check_function",
+    "grade_number",
+    "grade_choice",
+    "grade_tensor",
+    "grade_function",
     "registered_notebooks",
 ]
 
@@ -821,11 +822,11 @@ def registered_notebooks() -> dict[str, Notebook]:
 
 
 # ----------------------------------------------------------------------------------------------
-# The generic checkers (kept for existing callers), on the same engine
+# The generic graders (no registry), on the same engine
 # ----------------------------------------------------------------------------------------------
 
 
-def check_number(
+def grade_number(
     exercise: str,
     answer: Any,
     expected: float,
@@ -846,7 +847,7 @@ def check_number(
     )
 
 
-def check_choice(
+def grade_choice(
     exercise: str,
     answer: Any,
     expected: Iterable[Any],
@@ -868,7 +869,7 @@ def check_choice(
     return _run(exercise, answer, grade, function=False, must_pass=must_pass)
 
 
-def check_tensor(
+def grade_tensor(
     exercise: str,
     answer: Any,
     expected: torch.Tensor,
@@ -898,7 +899,7 @@ def check_tensor(
     return _run(exercise, answer, grade, function=False, must_pass=must_pass)
 
 
-def check_function(
+def grade_function(
     exercise: str,
     fn: Any,
     named_cases: Iterable[tuple[str, Probe]],

@@ -1,0 +1,6 @@
+"""Reference versions of the techniques of ``lessonlib.selfsup`` (see ``lessonlib.reference``)."""
+
+from __future__ import annotations
+
+
+__all__: list[str] = []
