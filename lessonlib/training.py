@@ -19,6 +19,7 @@ seed). GPU runs are close but not bit-identical (cuDNN), which is why notebooks 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -45,6 +46,7 @@ __all__ = [
     "fit",
     "evaluate",
     "EvalResult",
+    "BatchLoss",
     "check_labelled",
     "Augment",
     # re-exported from their new homes (models, metrics, augment, experiments)
@@ -81,6 +83,14 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+#: A per-batch loss for ``fit(..., loss=...)``: ``loss(model, xb, yb, generator) -> scalar tensor``.
+#: ``xb``/``yb`` are the batch after ``augment`` (``yb`` is None when ``fit`` got ``y=None``);
+#: ``generator`` is ``fit``'s CPU generator, for any randomness the loss needs (views, unlabelled
+#: batches). The default is ``cross_entropy(model(xb), yb)``; AugMix's JSD term
+#: (``policies.augmix_jsd_loss``), FixMatch (``selfsup``) and SimCLR (``selfsup``) plug in here.
+BatchLoss = Callable[[nn.Module, torch.Tensor, "torch.Tensor | None", torch.Generator], torch.Tensor]
+
+
 def check_labelled(x: object, y: object, xname: str = "x", yname: str = "y") -> None:
     """Validate a labelled set: ``x`` a floating tensor ``[N, ...]``, ``y`` integer labels ``[N]``.
 
@@ -102,7 +112,7 @@ def _check_labels_fit(y: torch.Tensor, logits: torch.Tensor) -> None:
 def fit(
     model: nn.Module,
     x: torch.Tensor,
-    y: torch.Tensor,
+    y: torch.Tensor | None,
     *,
     epochs: int = 20,
     batch_size: int = 64,
@@ -114,8 +124,12 @@ def fit(
     progress: bool = True,
     steps: int | None = None,
     schedule: str = "constant",
+    loss: BatchLoss | None = None,
 ) -> nn.Module:
     """Train ``model`` with AdamW and cross-entropy on ``(x, y)``; returns the same model, trained.
+
+    The course's one training loop: every model in the course is trained here, supervised or not
+    (a different objective is a ``loss`` hook, never a second loop).
 
     Args:
         model: any ``nn.Module`` mapping ``[B, ...]`` to logits ``[B, K]``; moved to ``device``.
@@ -134,16 +148,26 @@ def fit(
             every size gets the same number of gradient updates.
         schedule: ``"constant"`` (default) or ``"cosine"`` (learning rate decays from ``lr`` to 0 over
             the run, which makes the final model much less dependent on the last few noisy batches).
+        loss: optional ``BatchLoss`` ``loss(model, xb, yb, generator) -> scalar`` replacing the
+            default ``cross_entropy(model(xb), yb)`` (extra terms: return cross-entropy plus them).
+            With a ``loss``, ``y`` may be None (self-supervised pre-training): ``yb`` is then None.
 
     The model is left in eval mode after training (it is about to be evaluated).
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    check_labelled(x, y)
+    if loss is not None and not callable(loss):
+        raise TypeError(f"loss must be callable (model, xb, yb, generator) -> scalar, got {type(loss).__name__}")
+    if y is None and loss is None:
+        raise TypeError("y must be a tensor of labels [N]; y=None needs a loss= hook that uses no labels")
+    if y is None:
+        check_tensor(x, "x", floating=True, ndim=tuple(range(1, 9)))
+    else:
+        check_labelled(x, y)
     if x.shape[0] == 0:
         raise ValueError("x is empty; fit needs at least one training example")
     check_tensor(x, "x", finite=True)  # a NaN input would train the weights to NaN without an error
-    if int(y.min()) < 0:
+    if y is not None and int(y.min()) < 0:
         raise ValueError(f"y must hold labels in 0..K-1, got a label {int(y.min())}")
     epochs = check_int(epochs, "epochs", low=1)
     batch_size = check_int(batch_size, "batch_size", low=1)
@@ -155,7 +179,7 @@ def fit(
         raise TypeError(f"augment must be callable (x, y, generator) -> (x, y), got {type(augment).__name__}")
     dev = torch.device(device) if device is not None else default_device()
     model.to(dev)
-    xd, yd = x.to(dev), y.to(dev)
+    xd, yd = x.to(dev), (None if y is None else y.to(dev))
     gen = make_generator(seed)
     # The fused kernel does the whole update in one pass: about 20% less time per step for the
     # course's tiny CNNs on a CPU, where per-operation overhead dominates (same maths as the default).
@@ -178,15 +202,18 @@ def fit(
             if done >= total:
                 break
             idx = order[start : start + batch_size]
-            xb, yb = xd[idx], yd[idx]
+            xb, yb = xd[idx], (None if yd is None else yd[idx])
             if augment is not None:
                 xb, yb = augment(xb, yb, gen)
-            logits = model(xb)
-            if done == 0:  # once, at the first step: the model's K is known only from its output
-                _check_labels_fit(y, logits)
-            loss = F.cross_entropy(logits, yb)
+            if loss is None:
+                logits = model(xb)
+                if done == 0:  # once, at the first step: the model's K is known only from its output
+                    _check_labels_fit(y, logits)
+                value = F.cross_entropy(logits, yb)
+            else:
+                value = _checked_loss(loss(model, xb, yb, gen))
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            value.backward()
             opt.step()
             if sched is not None:
                 sched.step()
@@ -198,6 +225,16 @@ def fit(
     bar.close()
     model.eval()
     return model
+
+
+def _checked_loss(value: object) -> torch.Tensor:
+    """A ``loss`` hook's return must be a scalar tensor that carries a gradient."""
+    if not isinstance(value, torch.Tensor) or value.ndim != 0 or not value.is_floating_point():
+        shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+        raise TypeError(f"loss must return a scalar floating tensor, got {shape}")
+    if not value.requires_grad:
+        raise ValueError("loss returned a tensor without a gradient; compute it from model(...) outputs")
+    return value
 
 
 @dataclass(frozen=True)
