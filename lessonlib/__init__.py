@@ -6,9 +6,9 @@ with the import direction is in CONTRIBUTING.md): ``utils`` (devices, generators
 ``presets``, ``mixing``, ``tta``, ``ecg``, ``tabular``, ``policies``, ``robustness``); ``augment``
 (every ``augment(x, y, generator)`` adapter for ``fit``); ``models``, ``metrics``, ``training``
 (``fit``/``evaluate``) and ``experiments`` (seeds, learning curves); the lesson pieces
-(``regularisation``, ``calibration``, ``evaluation``, ``selfsup``); ``exercises`` and ``quiz``. ``reference`` holds one short textbook function per technique (what a
-learner reads, and the oracle the fast modules are tested against); ``show_source`` shows one on
-the page.
+(``regularisation``, ``calibration``, ``evaluation``, ``selfsup``); ``exercises`` and ``quiz``.
+``reference`` holds one short textbook function per technique (what a learner reads, and the oracle
+the fast modules are tested against); ``show_source`` shows one on the page.
 ``review`` holds deliberately buggy code for the code-review notebook and is imported by nothing
 else; ``dev`` serves ``tools/`` and the test hooks only.
 """
