@@ -5,6 +5,8 @@
   notebooks within a minute on two cores; results are identical to running the seeds one by one.
 * ``map_runs(experiment, runs)`` is the same over any runs, e.g. ``(seed, setting)`` pairs.
 * ``repeat_over_seeds`` collects the metrics into a ``SeedSummary`` (mean ± sample std).
+* ``paired_comparison`` / ``compare_settings``: the course's one rule for "real or within noise" (a
+  paired Student-t interval over seeds, Bonferroni-corrected for the number of comparisons).
 * ``stratified_subset`` draws class-balanced training subsets; ``learning_curve`` trains every
   augmentation setting on the same subsets and initial weights (paired comparisons).
 
@@ -30,6 +32,7 @@ from lessonlib.utils import (
     check_bool,
     check_generator,
     check_int,
+    check_number,
     check_seed,
     check_tensor,
     make_generator,
@@ -47,6 +50,9 @@ __all__ = [
     "stratified_subset",
     "LearningCurve",
     "learning_curve",
+    "PairedComparison",
+    "paired_comparison",
+    "compare_settings",
 ]
 
 T = TypeVar("T")
@@ -375,3 +381,166 @@ def learning_curve(
             if keep_models and j == len(sizes) - 1:
                 models[name].append(model)
     return LearningCurve(sizes, seeds, acc, models)
+
+
+# ----------------------------------------------------------------------------------------------
+# Paired comparisons: the one rule every notebook uses to call a difference real or within noise
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PairedComparison:
+    """A paired difference ``treatment − baseline`` over seeds, with its interval and verdict.
+
+    The rule (taught in notebook 01, used wherever the course compares settings): the mean of the
+    per-seed differences, their sample standard deviation, and a two-sided Student-t interval for the
+    mean at family-wise confidence ``level`` over ``n_comparisons`` comparisons (Bonferroni: each
+    interval at ``1 − (1 − level) / n_comparisons``). A difference is *real* (``verdict`` "higher" or
+    "lower") only when that interval excludes 0; otherwise it is "within noise".
+
+    Attributes:
+        name: what was compared, e.g. ``"TrivialAugment − none"``.
+        differences: per-seed differences ``[n_seeds]`` (float64), in the metric's own unit.
+        seeds: the seeds, in the order of ``differences``.
+        n_comparisons: how many comparisons the cell made (the Bonferroni factor).
+        level: family-wise confidence (e.g. 0.95).
+        low, high: the interval for the mean difference.
+    """
+
+    name: str
+    differences: np.ndarray
+    seeds: tuple[int, ...]
+    n_comparisons: int
+    level: float
+    low: float
+    high: float
+
+    @property
+    def mean(self) -> float:
+        return float(self.differences.mean())
+
+    @property
+    def std(self) -> float:
+        return float(self.differences.std(ddof=1))
+
+    @property
+    def n_better(self) -> int:
+        """Seeds on which the difference is positive."""
+        return int((self.differences > 0).sum())
+
+    @property
+    def verdict(self) -> str:
+        """``"higher"``, ``"lower"`` or ``"within noise"`` (the interval contains 0)."""
+        if self.low > 0:
+            return "higher"
+        if self.high < 0:
+            return "lower"
+        return "within noise"
+
+    def format(self, digits: int = 3, scale: float = 1.0) -> str:
+        """E.g. ``'TrivialAugment − none: +0.048 ± 0.019 (5 seeds, 5/5 positive; 95 % interval +0.021 to
+        +0.075 over 6 comparisons): higher'``; ``scale=100`` prints fractions as points."""
+        f = lambda v: f"{v * scale:+.{digits}f}"  # noqa: E731
+        head = f"{self.name}: " if self.name else ""
+        over = f" over {self.n_comparisons} comparisons" if self.n_comparisons > 1 else ""
+        return (
+            f"{head}{f(self.mean)} ± {self.std * scale:.{digits}f} ({len(self.seeds)} seeds, "
+            f"{self.n_better}/{len(self.seeds)} positive; {self.level * 100:g} % interval {f(self.low)} to "
+            f"{f(self.high)}{over}): {self.verdict}"
+        )
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+def _per_seed(values: object, name: str) -> np.ndarray:
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().double().numpy()
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a sequence of numbers, one per seed, got {type(values).__name__}") from None
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (one value per seed), got shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be finite, got {arr.tolist()}")
+    return arr
+
+
+def paired_comparison(
+    treatment: Sequence[float] | np.ndarray | torch.Tensor,
+    baseline: Sequence[float] | np.ndarray | torch.Tensor,
+    *,
+    seeds: Sequence[int] | None = None,
+    n_comparisons: int = 1,
+    level: float = 0.95,
+    name: str = "",
+) -> PairedComparison:
+    """Compare two settings run on the same seeds: ``treatment[i] − baseline[i]`` per seed.
+
+    Args:
+        treatment, baseline: one value per seed ``[n]`` (n >= 2), the same seeds in the same order
+            (same subsets and initial weights: that is what makes the comparison paired).
+        seeds: the seeds, for the record (default ``0..n-1``).
+        n_comparisons: how many comparisons the cell or table makes (>= 1); each interval is widened
+            so that all of them hold together at ``level`` (Bonferroni).
+        level: family-wise confidence in (0, 1).
+        name: a label for ``format``.
+
+    Returns:
+        ``PairedComparison`` (mean, std, interval, verdict; ``format`` prints the course's sentence).
+        The interval equals ``scipy.stats.ttest_rel(treatment, baseline).confidence_interval(1 −
+        (1 − level) / n_comparisons)`` (tested).
+
+    Raises:
+        TypeError/ValueError: not numbers, not 1-D, lengths differ, fewer than 2 seeds, non-finite
+            values, ``n_comparisons`` < 1, ``level`` outside (0, 1).
+    """
+    from scipy import stats
+
+    a, b = _per_seed(treatment, "treatment"), _per_seed(baseline, "baseline")
+    if a.shape != b.shape:
+        raise ValueError(f"treatment and baseline must have one value per seed each, got {a.size} and {b.size}")
+    if a.size < 2:
+        raise ValueError(f"a paired comparison needs at least 2 seeds, got {a.size}")
+    n_comparisons = check_int(n_comparisons, "n_comparisons", low=1)
+    level = check_number(level, "level", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+    seed_list = tuple(range(a.size)) if seeds is None else tuple(check_seed(s, "seeds") for s in seeds)
+    if len(seed_list) != a.size:
+        raise ValueError(f"seeds must name one seed per value ({a.size}), got {len(seed_list)}")
+    d = a - b
+    alpha = (1.0 - level) / n_comparisons
+    half = float(stats.t.ppf(1.0 - alpha / 2.0, d.size - 1)) * float(d.std(ddof=1)) / np.sqrt(d.size)
+    return PairedComparison(name, d, seed_list, n_comparisons, level, float(d.mean() - half), float(d.mean() + half))
+
+
+def compare_settings(
+    results: Mapping[str, Sequence[float] | np.ndarray | torch.Tensor],
+    baseline: str,
+    *,
+    seeds: Sequence[int] | None = None,
+    level: float = 0.95,
+) -> dict[str, PairedComparison]:
+    """Every setting of ``results`` against ``baseline``, paired by seed, corrected for their number.
+
+    Args:
+        results: ``{setting: per-seed values [n]}``, all on the same seeds in the same order.
+        baseline: the key of the setting the others are compared with.
+        seeds, level: as ``paired_comparison``; ``n_comparisons`` is the number of other settings.
+
+    Returns:
+        ``{setting: PairedComparison(setting − baseline)}`` for every setting but the baseline, in order.
+    """
+    if not isinstance(results, Mapping) or not results:
+        raise TypeError(f"results must be a non-empty mapping setting -> per-seed values, got {type(results).__name__}")
+    if baseline not in results:
+        raise ValueError(f"baseline must be one of the settings {list(results)}, got {baseline!r}")
+    others = [k for k in results if k != baseline]
+    if not others:
+        raise ValueError("results holds only the baseline; expected at least one other setting to compare")
+    return {
+        k: paired_comparison(
+            results[k], results[baseline], seeds=seeds, n_comparisons=len(others), level=level, name=f"{k} − {baseline}"
+        )
+        for k in others
+    }
