@@ -1,0 +1,5 @@
+"""Reference versions of the techniques of ``lessonlib.dense`` (see ``lessonlib.reference``)."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
