@@ -17,7 +17,8 @@ The rule (written so a reader can apply it by hand):
    own code declares (a constant of the lesson, e.g. ``alpha=0.2``: it appears in a code cell);
    identifiers such as exercise numbers (``01.4``) and arXiv ids; and numbers in a sentence that
    cites a paper (an ``et al.``, a year, ``arXiv``), provided a name in that sentence is in
-   ``docs/references.md`` (a literature number is bound to its reference instead).
+   ``docs/references.md`` (a literature number is bound to its reference instead). A sentence that
+   names another notebook ("notebook 06 §2 measures…", "(06 §2)") may quote that notebook's outputs.
 4. Anything else that is not supported must be listed in ``tools/claims_exceptions.yaml`` with a
    reason, or it fails the check.
 
@@ -205,15 +206,33 @@ def _guide_sections(text: str) -> dict[str, list[tuple[int, str]]]:
     return sections
 
 
+OTHER_NOTEBOOK = re.compile(r"\b(?:notebook|notebooks|nb)\s+(\d\d)\b|\b(\d\d)\s*§", re.I)
+
+
+def _evidence_of(prefix: str) -> Evidence | None:
+    """The evidence of notebook ``NN`` (cached), for a sentence that quotes another notebook."""
+    if prefix not in _EVIDENCE_CACHE:
+        paths = sorted((REPO / "notebooks").glob(f"{prefix}_*.ipynb"))
+        _EVIDENCE_CACHE[prefix] = Evidence(json.loads(paths[0].read_text(encoding="utf-8"))) if paths else None
+    return _EVIDENCE_CACHE[prefix]
+
+
+_EVIDENCE_CACHE: dict[str, Evidence | None] = {}
+
+
 def _claims_in(text: str, evidence: Evidence, known: set[str]) -> Iterable[tuple[str, Decimal, str]]:
     cleaned = _prose(text)
     for sentence in _sentences(cleaned):
         if _cites_a_reference(sentence, known):
             continue
+        # a sentence that names another notebook ("notebook 06 §2 measures…", "(06 §2)") may quote it
+        others = [e for m in OTHER_NOTEBOOK.finditer(sentence) if (e := _evidence_of(m.group(1) or m.group(2)))]
         for m in CLAIM.finditer(sentence):
             written = m.group(1) + m.group(2)
             value = _decimal(written)
-            if value is None or m.group(2) in evidence.declared or evidence.supports(value):
+            if value is None or m.group(2) in evidence.declared:
+                continue
+            if evidence.supports(value) or any(e.supports(value) for e in others):
                 continue
             start = max(0, m.start() - 40)
             yield written, value, " ".join(sentence[start : m.end() + 30].split())
