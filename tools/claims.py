@@ -1,10 +1,12 @@
 """The claims check: every measured number the course's prose states is a number its outputs printed.
 
 ``python tools/claims.py [NOTEBOOK ...]`` reads the prose of each notebook (its markdown cells,
-interview answer included) and of its section of ``docs/teaching_guide.md`` (``## NN · …``), and
-ties every decimal number there to the stored outputs of that notebook. It prints each number it
-cannot tie, with the notebook, the cell (or guide line), the number and the nearest number the
-outputs do print, and exits 1 if there is one (``--json`` prints the same as JSON).
+interview answer included), of its section of ``docs/teaching_guide.md`` (``## NN · …``), the
+explanations of its quick-check questions (``lessonlib/content/quiz/NN.yaml``) and the model answers
+of its mock-interview questions, and ties every decimal number there to the stored outputs of that
+notebook. It prints each number it cannot tie, with the notebook, the cell (or guide line), the
+number and the nearest number the outputs do print, and exits 1 if there is one (``--json`` prints
+the same as JSON).
 
 The rule (written so a reader can apply it by hand):
 
@@ -19,7 +21,10 @@ The rule (written so a reader can apply it by hand):
    cites a paper (an ``et al.``, a year, ``arXiv``), provided a name in that sentence is in
    ``docs/references.md`` (a literature number is bound to its reference instead). A sentence that
    names another notebook ("notebook 06 §2 measures…", "(06 §2)") may quote that notebook's outputs.
-4. Anything else that is not supported must be listed in ``tools/claims_exceptions.yaml`` with a
+4. In a quick-check explanation, the question's own numbers are declared, and a number right after
+   ``=`` or ``≈`` is the result of the arithmetic the explanation shows, not a measurement. The
+   model answer of a *numerical* mock-interview question is worked arithmetic and is not checked.
+5. Anything else that is not supported must be listed in ``tools/claims_exceptions.yaml`` with a
    reason, or it fails the check.
 
 ``check(paths)`` returns the unsupported claims; ``tests/test_claims.py`` runs it on the course and on
@@ -44,6 +49,8 @@ REPO = Path(__file__).resolve().parents[1]
 GUIDE = REPO / "docs" / "teaching_guide.md"
 REFERENCES = REPO / "docs" / "references.md"
 EXCEPTIONS = Path(__file__).resolve().parent / "claims_exceptions.yaml"
+QUIZ = REPO / "lessonlib" / "content" / "quiz"
+MOCK = REPO / "lessonlib" / "content" / "mock_interview.yaml"
 
 # a decimal number, optionally signed (ASCII minus or the typographic one); not part of a longer token
 CLAIM = re.compile(r"(?<![\w.\-−/:#])([-−+]?)(\d+\.\d+)(?![\w.]*\d)(?!\.\d)")
@@ -220,6 +227,23 @@ def _evidence_of(prefix: str) -> Evidence | None:
 _EVIDENCE_CACHE: dict[str, Evidence | None] = {}
 
 
+def _bank_texts(prefix: str) -> list[tuple[str, str, str]]:
+    """``(where, prose, declared numbers' text)`` for notebook ``NN``'s quiz explanations and mock answers."""
+    out = []
+    quiz = QUIZ / f"{prefix}.yaml"
+    if quiz.is_file():
+        for item in yaml.safe_load(quiz.read_text(encoding="utf-8")) or []:
+            declared = " ".join(str(item.get(k, "")) for k in ("question", "answer", "options"))
+            out.append((f"quiz {item.get('id')} explanation", str(item.get("explanation", "")), declared))
+    if MOCK.is_file():
+        for k, item in enumerate(yaml.safe_load(MOCK.read_text(encoding="utf-8")) or [], start=1):
+            if str(item.get("topic", "")).startswith(prefix) and item.get("kind") != "numerical":
+                out.append(
+                    (f"mock interview question {k} answer", str(item.get("answer", "")), str(item.get("prompt")))
+                )
+    return out
+
+
 def _claims_in(text: str, evidence: Evidence, known: set[str]) -> Iterable[tuple[str, Decimal, str]]:
     cleaned = _prose(text)
     for sentence in _sentences(cleaned):
@@ -259,6 +283,12 @@ def check_notebook(
         if cell.get("cell_type") == "markdown":
             for written, value, context in _claims_in(_cell_text(cell), evidence, known):
                 add(f"cell {i}", written, value, context)
+    for where, text, declared in _bank_texts(prefix):
+        local = Evidence({"cells": [{"cell_type": "code", "source": declared, "outputs": []}]})
+        for written, value, context in _claims_in(text, evidence, known):
+            worked = re.search(rf"[=≈]\s*{re.escape(written)}", text)
+            if written.lstrip("+-−") not in local.declared and not worked:
+                add(where, written, value, context)
     guide_text = GUIDE.read_text(encoding="utf-8") if guide is None else guide
     for line_no, line in _guide_sections(guide_text).get(prefix, []):
         for written, value, context in _claims_in(line, evidence, known):
