@@ -47,7 +47,7 @@ import torch
 
 from benchmarks._timing import PeakMemory, Ratio, ratio, time_interleaved
 from lessonlib.geometric import dihedral
-from lessonlib.training import make_model
+from lessonlib.models import make_model
 from lessonlib.tta import predict_with_tta
 from lessonlib.utils import device as default_device
 from lessonlib.utils import make_generator
@@ -99,7 +99,7 @@ def run(repeats: int = 7) -> list[Ratio]:
 
 _PROBE = r"""
 import json, sys, torch
-from lessonlib.training import make_model
+from lessonlib.models import make_model
 from lessonlib.tta import predict_with_tta, default_batch_size
 from lessonlib.utils import device, make_generator
 def rss(field):

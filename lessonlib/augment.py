@@ -10,8 +10,8 @@ an adapter turns a technique into that shape and adds nothing else. One home for
 * ``views_augment(views)`` — one random TTA view per image (``tta.make_views``), the training twin of TTA.
 * ``mix_augment(method, num_classes, ...)`` — Mixup or CutMix (``mixing``) with soft targets ``[B, K]``.
 
-Imports the technique modules (``geometric``, ``tta``, ``mixing``) and ``utils``; nothing imports it
-except ``training`` (for the ``Augment`` type) and the notebooks.
+Imports the technique modules (``geometric``, ``tta``, ``mixing``), ``utils`` and, for the ``Augment``
+type that ``fit`` takes, ``training`` (which imports none of them back).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import torch
 
 from lessonlib.geometric import random_affine, sample_affine_params
 from lessonlib.mixing import cutmix, mixup, soft_targets
+from lessonlib.training import Augment
 from lessonlib.tta import _apply_view, make_views
 from lessonlib.utils import (
     check_bool,
@@ -35,11 +36,8 @@ from lessonlib.utils import (
     uniform,
 )
 
-__all__ = ["Augment", "sometimes", "random_apply", "affine_augment", "views_augment", "mix_augment"]
+__all__ = ["sometimes", "random_apply", "affine_augment", "views_augment", "mix_augment"]
 
-#: ``augment(x, y, generator) -> (x, y)``: a batch ``[B, ...]`` and its labels ``[B]`` in, the augmented
-#: batch and labels ``[B]`` (or soft targets ``[B, K]``) out, drawing only from ``generator``.
-Augment = Callable[[torch.Tensor, torch.Tensor, torch.Generator | None], tuple[torch.Tensor, torch.Tensor]]
 
 
 def _check_batch(x: object, y: object) -> None:

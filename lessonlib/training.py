@@ -5,11 +5,11 @@
   cross-entropy accepts.
 * ``evaluate`` returns accuracy, mean loss and expected calibration error (``lessonlib.metrics``).
 
-The rest of what used to live here has its own module: the networks and ``predict_logits`` in
-``models``, the metrics in ``metrics``, seed repetition and learning curves in ``experiments``, the
-augmentation adapters in ``augment``. Their names stay importable from ``lessonlib.training`` for
-code written before the split (those of ``experiments``, which imports this module, are resolved on
-first use, so the import graph keeps no cycle).
+Everything else has its own module and is imported from there: the networks and ``predict_logits``
+from ``models``, the metrics from ``metrics``, seed repetition and learning curves from
+``experiments``, the augmentation adapters from ``augment``. This module imports only ``models``,
+``metrics`` and ``utils``, so every technique module (``augment``, ``selfsup``, ``policies``) may
+import it without a cycle.
 
 Determinism: for a given seed, ``fit`` gives the same model on CPU run after run (weights are
 initialised inside ``seeded(seed)``, shuffling and augmentation draw from a generator made from the
@@ -18,7 +18,6 @@ seed). GPU runs are close but not bit-identical (cuDNN), which is why notebooks 
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -26,9 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lessonlib.augment import Augment, random_apply, sometimes
-from lessonlib.metrics import expected_calibration_error, per_class_accuracy, prediction_consistency
-from lessonlib.models import SmallCNN, SmallCNN1d, make_model, predict_logits
+from lessonlib.metrics import expected_calibration_error
+from lessonlib.models import predict_logits
 from lessonlib.utils import (
     check_bool,
     check_int,
@@ -42,46 +40,13 @@ from lessonlib.utils import (
 )
 from lessonlib.utils import device as default_device
 
-__all__ = [
-    "fit",
-    "evaluate",
-    "EvalResult",
-    "BatchLoss",
-    "check_labelled",
-    "Augment",
-    # re-exported from their new homes (models, metrics, augment, experiments)
-    "SmallCNN",
-    "SmallCNN1d",
-    "make_model",
-    "predict_logits",
-    "expected_calibration_error",
-    "per_class_accuracy",
-    "prediction_consistency",
-    "random_apply",
-    "sometimes",
-]
+__all__ = ["fit", "evaluate", "EvalResult", "Augment", "BatchLoss", "check_labelled"]
 
-#: Names that moved to ``lessonlib.experiments``; ``training.<name>`` still works (resolved lazily,
-#: because ``experiments`` imports this module). Not in ``__all__``: new code imports them from
-#: ``lessonlib.experiments``.
-_FROM_EXPERIMENTS = frozenset(
-    {
-        "repeat_over_seeds",
-        "map_seeds",
-        "parallel_workers",
-        "SeedSummary",
-        "stratified_subset",
-        "LearningCurve",
-        "learning_curve",
-    }
-)
-
-
-def __getattr__(name: str):
-    if name in _FROM_EXPERIMENTS:
-        return getattr(importlib.import_module("lessonlib.experiments"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+#: ``augment(x, y, generator) -> (x, y)``: a batch ``[B, ...]`` and its labels ``[B]`` in, the augmented
+#: batch and labels ``[B]`` (or soft targets ``[B, K]``) out, drawing only from ``generator``. The
+#: adapters that build one live in ``lessonlib.augment``; the type lives here, beside ``fit``, which
+#: calls it (so ``training`` never imports ``augment``).
+Augment = Callable[[torch.Tensor, torch.Tensor, torch.Generator | None], tuple[torch.Tensor, torch.Tensor]]
 
 #: A per-batch loss for ``fit(..., loss=...)``: ``loss(model, xb, yb, generator) -> scalar tensor``.
 #: ``xb``/``yb`` are the batch after ``augment`` (``yb`` is None when ``fit`` got ``y=None``);
@@ -125,6 +90,7 @@ def fit(
     steps: int | None = None,
     schedule: str = "constant",
     loss: BatchLoss | None = None,
+    drop_last: bool = False,
 ) -> nn.Module:
     """Train ``model`` with AdamW and cross-entropy on ``(x, y)``; returns the same model, trained.
 
@@ -151,6 +117,16 @@ def fit(
         loss: optional ``BatchLoss`` ``loss(model, xb, yb, generator) -> scalar`` replacing the
             default ``cross_entropy(model(xb), yb)`` (extra terms: return cross-entropy plus them).
             With a ``loss``, ``y`` may be None (self-supervised pre-training): ``yb`` is then None.
+        drop_last: skip the smaller last batch of every pass (each step then sees exactly
+            ``batch_size`` examples; needs ``batch_size <= N``). For objectives whose batch size
+            matters, such as a contrastive loss, whose negatives are the rest of the batch.
+
+    Raises:
+        TypeError: ``model`` not a module, ``augment``/``loss`` not callable, or returning the wrong
+            thing (``augment`` must return a pair ``(x, y)`` with ``x`` a tensor of the batch's
+            shape; ``loss`` a scalar floating tensor).
+        ValueError: bad data (empty, non-finite, labels out of range), or ``drop_last`` with
+            ``batch_size > N`` (no full batch).
 
     The model is left in eval mode after training (it is about to be evaluated).
     """
@@ -175,6 +151,11 @@ def fit(
     check_one_of(schedule, "schedule", ("constant", "cosine"))
     seed = check_seed(seed)
     progress = check_bool(progress, "progress")
+    drop_last = check_bool(drop_last, "drop_last")
+    if drop_last and batch_size > x.shape[0]:
+        raise ValueError(
+            f"batch_size is {batch_size} but x holds {x.shape[0]} examples; drop_last=True needs a full batch"
+        )
     if augment is not None and not callable(augment):
         raise TypeError(f"augment must be callable (x, y, generator) -> (x, y), got {type(augment).__name__}")
     dev = torch.device(device) if device is not None else default_device()
@@ -186,7 +167,8 @@ def fit(
     fused = dev.type in ("cpu", "cuda") and all(p.is_floating_point() for p in model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, fused=fused or None)
     n = x.shape[0]
-    per_epoch = -(-n // batch_size)
+    last_start = n - batch_size if drop_last else n - 1  # the last start of a batch in one pass
+    per_epoch = last_start // batch_size + 1
     total = steps if steps is not None else epochs * per_epoch
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total) if schedule == "cosine" else None
     model.train()
@@ -198,13 +180,13 @@ def fit(
     done = 0
     while done < total:
         order = randperm(n, generator=gen, device=dev)
-        for start in range(0, n, batch_size):
+        for start in range(0, last_start + 1, batch_size):
             if done >= total:
                 break
             idx = order[start : start + batch_size]
             xb, yb = xd[idx], (None if yd is None else yd[idx])
             if augment is not None:
-                xb, yb = augment(xb, yb, gen)
+                xb, yb = _checked_augment(augment(xb, yb, gen), xb)
             if loss is None:
                 logits = model(xb)
                 if done == 0:  # once, at the first step: the model's K is known only from its output
@@ -225,6 +207,17 @@ def fit(
     bar.close()
     model.eval()
     return model
+
+
+def _checked_augment(out: object, xb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """An ``augment`` must return ``(x, y)`` with ``x`` a tensor of the batch's shape."""
+    if not isinstance(out, tuple) or len(out) != 2:
+        got = f"a tuple of {len(out)}" if isinstance(out, tuple) else type(out).__name__
+        raise TypeError(f"augment must return a pair (x, y), got {got}")
+    if not isinstance(out[0], torch.Tensor) or out[0].shape[:1] != xb.shape[:1]:
+        got = tuple(out[0].shape) if isinstance(out[0], torch.Tensor) else type(out[0]).__name__
+        raise TypeError(f"augment must return x as a tensor [B, ...] with B = {xb.shape[0]}, got {got}")
+    return out
 
 
 def _checked_loss(value: object) -> torch.Tensor:

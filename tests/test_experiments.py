@@ -1,4 +1,4 @@
-"""experiments: seeds are validated (never truncated), subsets are balanced; training forwards the old names."""
+"""experiments: seeds are validated (never truncated), subsets are balanced (the names live here only)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lessonlib import experiments, training
+from lessonlib import experiments
 from lessonlib.utils import make_generator
 
 
@@ -78,9 +78,3 @@ def test_learning_curve_validates_sizes():
     for bad in ([4.5], "12", [0]):
         with pytest.raises((TypeError, ValueError), match="sizes"):
             experiments.learning_curve(x, y, x, y, sizes=bad, settings={"none": None}, seeds=1, progress=False)
-
-
-def test_training_forwards_the_moved_names():
-    for name in ("map_seeds", "repeat_over_seeds", "learning_curve", "stratified_subset", "SeedSummary"):
-        assert getattr(training, name) is getattr(experiments, name)
-    from lessonlib.training import LearningCurve, parallel_workers  # noqa: F401  (old import paths still work)

@@ -1,9 +1,9 @@
 """The import graph of lessonlib stays one-way: no cycles, leaves stay leaves (CONTRIBUTING.md's map).
 
 Edges are read from the source (``ast``), module-level and function-level imports alike, so a cycle
-hidden in a late import is caught too. The one exception is a module ``__getattr__`` that resolves
-names kept for old code (``training``'s aliases of ``experiments``): it is not a dependency of the
-module, only a forwarding address, and it is checked separately.
+hidden in a late import is caught too. No module keeps a forwarding address: a module-level
+``__getattr__`` (a lazy re-export, which would hide an edge from this graph) is refused outright
+(``test_no_module_has_a_lazy_reexport``), and ``training`` re-exports nothing.
 """
 
 from __future__ import annotations
@@ -125,15 +125,30 @@ def test_review_is_imported_by_nothing_outside_it():
     assert {u for u in users if not u.startswith("lessonlib.review")} == set()
 
 
-def test_training_forwards_the_names_that_moved_to_experiments():
+def _module_getattr(path: Path) -> int | None:
+    """The line of a module-level ``def __getattr__`` in ``path``, or None."""
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == "__getattr__":
+            return node.lineno
+    return None
+
+
+def test_no_module_has_a_lazy_reexport():
+    found = {name: line for name, path in MODULES.items() if (line := _module_getattr(path)) is not None}
+    assert found == {}, f"module-level __getattr__ (a lazy re-export) in: {found}"
+    # one home per name: training keeps only fit's own names, none of models/metrics/augment/experiments
     training = importlib.import_module("lessonlib.training")
-    experiments = importlib.import_module("lessonlib.experiments")
-    for name in training._FROM_EXPERIMENTS:
-        assert getattr(training, name) is getattr(experiments, name)
-    with pytest.raises(AttributeError, match="no_such_name"):
-        training.no_such_name  # noqa: B018
-    # the forwarding address is the only way training reaches experiments
-    assert "lessonlib.experiments" not in GRAPH["lessonlib.training"]
+    for moved in ("make_model", "SmallCNN", "predict_logits", "expected_calibration_error", "sometimes"):
+        assert moved not in training.__all__
+    for moved in ("repeat_over_seeds", "stratified_subset", "learning_curve", "sometimes", "random_apply"):
+        assert not hasattr(training, moved), f"training.{moved} is a re-export"
+    assert {"lessonlib.augment", "lessonlib.experiments"}.isdisjoint(GRAPH["lessonlib.training"])
+
+
+def test_the_lazy_reexport_check_can_fail(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("import importlib\n\n\ndef __getattr__(name):\n    return importlib.import_module(name)\n")
+    assert _module_getattr(bad) == 4
 
 
 def test_the_parser_sees_real_edges():

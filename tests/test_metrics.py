@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import recall_score
 
-from lessonlib import metrics, models, training
+from lessonlib import metrics, models
 from lessonlib.utils import make_generator
 
 
@@ -74,12 +74,6 @@ def test_ece_edges_name_the_parameter():
         metrics.expected_calibration_error(p * 2, y)
     with pytest.raises(ValueError, match="probs"):
         metrics.expected_calibration_error(torch.full((2, 2), math.nan), y[:2])
-
-
-def test_training_keeps_the_metric_names():
-    assert training.expected_calibration_error is metrics.expected_calibration_error
-    assert training.per_class_accuracy is metrics.per_class_accuracy
-    assert training.prediction_consistency is metrics.prediction_consistency
 
 
 @settings(max_examples=40, deadline=None)
