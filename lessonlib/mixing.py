@@ -1,4 +1,8 @@
-"""Mixup and CutMix on a batch, soft targets and the mixed loss — one implementation, equal to the references.
+"""Mixup and CutMix on a batch, soft targets and the mixed loss: the references, made fast and safe.
+
+Read ``lessonlib.reference.mixing`` first (the formulas in 60 lines, one sample at a time). Each public
+function here says which reference it equals and what it adds; ``tests/test_mixing.py`` checks the two
+against each other on random inputs and the same random draws.
 
 * ``mixup(x, y)``: ``inputs = lam·x + (1 − lam)·x[index]`` for any batch ``[B, ...]``.
 * ``cutmix(x, y)``: paste the box ``[y1:y2, x1:x2]`` of ``x[index]`` into ``x`` for images ``[B, C, H, W]``;
@@ -18,16 +22,16 @@ Conventions, stated because the references differ:
   torchvision v2 pairs ``i`` with ``i − 1`` (``index = (arange(B) − 1) % B``); timm pairs ``i`` with
   ``B − 1 − i`` (``index = arange(B).flip(0)``, which pairs the middle sample of an odd batch with itself).
   Pass ``index`` to reproduce either exactly.
-* λ ~ Beta(α, α) from ``generator`` only (``lessonlib.utils.sample_beta``); passing ``lam`` fixes it.
-  ``per_sample=True`` draws one λ per sample (a ``[B]`` tensor) — torchvision offers one per batch only.
-* The CutMix box, for a proposed λ and image side ``S`` (H or W): ``cut = int(S·sqrt(1 − λ))``
-  computed in float64, a centre ``c`` uniform over the pixels ``0..S−1``, and the half-open span
-  ``[c − cut // 2, c + (cut + 1) // 2)`` clipped to ``[0, S]``; unclipped it is exactly ``cut`` pixels
-  wide. This is timm's ``rand_bbox`` with ``margin=0`` as of timm 1.0 (tested equal; timm before 0.9
-  ended the span at ``c + cut // 2``, one pixel short for odd ``cut``). torchvision's ``CutMix``
-  spans ``[c − h, c + h)`` with ``h = int(0.5·S·sqrt(1 − λ))``, i.e. ``2h`` wide, which is one pixel
-  less than ours when ``cut`` is odd. λ is then *recomputed* from the clipped area, so label and
-  pixels agree.
+* λ ~ Beta(α, α) from ``generator`` only (drawn as ``lessonlib.utils.sample_beta`` draws); passing ``lam``
+  fixes it. ``per_sample=True`` draws one λ per sample (a ``[B]`` tensor) — torchvision offers one per
+  batch only. Draw order: λ, then the pairing, then (CutMix) the box centres.
+* The CutMix box is ``reference.mixing.cutmix_box``, the course's one convention: side
+  ``cut = int(S·sqrt(1 − λ))`` (float64), a centre uniform over the pixels ``0..S−1``, the half-open span
+  ``[c − cut // 2, c − cut // 2 + cut)`` clipped to ``[0, S]``. This is timm's ``rand_bbox`` with
+  ``margin=0`` as of timm 1.0 (tested equal; timm before 0.9 ended the span at ``c + cut // 2``, one
+  pixel short for odd ``cut``). torchvision's ``CutMix`` spans ``[c − h, c + h)`` with
+  ``h = int(0.5·S·sqrt(1 − λ))``, one pixel less than ours when ``cut`` is odd. λ is then
+  *recomputed* from the clipped area, so label and pixels agree.
 * Inputs are images, signals or table rows: ``tv_tensors.Mask``, ``BoundingBoxes`` and ``KeyPoints``
   are refused with a ``ValueError`` (as torchvision does), because blending label maps or averaging
   coordinates is meaningless; the message says what to do instead. The output keeps the input's
@@ -35,6 +39,8 @@ Conventions, stated because the references differ:
 * Nothing is modified in place; results stay on ``x``'s device and dtype. ``mixup`` needs floating
   inputs (interpolating uint8 pixels would round; convert with ``torchvision.transforms.v2.ToDtype``
   first). ``cutmix`` only copies pixels, so it accepts integer images unchanged.
+* Validation happens once, in the public function; the private helpers below it (draws included) do
+  not check again.
 """
 
 from __future__ import annotations
@@ -54,9 +60,7 @@ from lessonlib.utils import (
     check_number,
     check_positive,
     check_tensor,
-    randint,
-    randperm,
-    sample_beta,
+    forked_cpu_rng,
 )
 
 __all__ = [
@@ -101,128 +105,6 @@ class MixResult:
         return isinstance(self.lam, torch.Tensor)
 
 
-def torchvision_index(batch_size: int, device: torch.device | str | None = None) -> torch.Tensor:
-    """torchvision v2's pairing ``i ↔ i − 1`` (``x.roll(1, 0)``) as an explicit ``[B]`` int64 index.
-
-    ``batch_size`` is an integer >= 1 (``TypeError``/``ValueError`` naming it otherwise).
-    """
-    batch_size = check_int(batch_size, "batch_size", low=1)
-    return (torch.arange(batch_size, device=device) - 1) % batch_size
-
-
-def timm_index(batch_size: int, device: torch.device | str | None = None) -> torch.Tensor:
-    """timm's pairing ``i ↔ B − 1 − i`` (``x.flip(0)``) as an explicit ``[B]`` int64 index.
-
-    ``batch_size`` is an integer >= 1 (``TypeError``/``ValueError`` naming it otherwise).
-    """
-    batch_size = check_int(batch_size, "batch_size", low=1)
-    return torch.arange(batch_size - 1, -1, -1, device=device)
-
-
-# ----------------------------------------------------------------------------------------------
-# Validation and draws shared by mixup and cutmix
-# ----------------------------------------------------------------------------------------------
-
-
-def _lam_dtype(x: torch.Tensor) -> torch.dtype:
-    return torch.float64 if x.dtype == torch.float64 else torch.float32
-
-
-_GEOMETRY = (tv_tensors.Mask, tv_tensors.BoundingBoxes, tv_tensors.KeyPoints)
-
-
-def _refuse_geometry(x: object, fn: str) -> None:
-    """torchvision refuses masks, boxes and key points in MixUp/CutMix; so do we, saying what to do."""
-    if isinstance(x, tv_tensors.Mask):
-        raise ValueError(
-            f"{fn}: x is a tv_tensors.Mask; a label map cannot be blended. Mix the images, then build the "
-            "mask from result.box and result.index (cutmix) or keep soft targets per pixel yourself"
-        )
-    if isinstance(x, (tv_tensors.BoundingBoxes, tv_tensors.KeyPoints)):
-        raise ValueError(
-            f"{fn}: x is a tv_tensors.{type(x).__name__}; coordinates cannot be averaged or pasted. Pass "
-            "the image batch as x and map the boxes/points with result.box and result.index yourself"
-        )
-
-
-def _like(out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """``out`` as the same tensor subclass as ``x`` (a ``tv_tensors.Image`` stays an ``Image``)."""
-    if isinstance(x, tv_tensors.TVTensor):
-        return tv_tensors.wrap(out, like=x)
-    if type(x) is torch.Tensor or isinstance(x, torch.nn.Parameter):
-        return out
-    return out.as_subclass(type(x))
-
-
-def _check_y(y: object, batch: int) -> torch.Tensor:
-    check_tensor(y, "y", ndim=(1, 2))
-    if y.shape[0] != batch:
-        raise ValueError(f"y has {y.shape[0]} rows but x has batch size {batch}; they must match")
-    if y.ndim == 1 and y.is_floating_point():
-        raise TypeError(f"y of shape [B] must hold integer class labels, got dtype {y.dtype}")
-    if y.ndim == 2 and not y.is_floating_point():
-        raise TypeError(f"y of shape [B, K] must be floating (soft or multi-label targets), got dtype {y.dtype}")
-    return y
-
-
-def _check_index(index: object, batch: int, dev: torch.device) -> torch.Tensor:
-    check_tensor(index, "index", ndim=1)
-    if index.dtype != torch.int64:
-        raise TypeError(f"index must be an int64 tensor, got dtype {index.dtype}")
-    if index.shape[0] != batch:
-        raise ValueError(f"index has {index.shape[0]} entries but the batch has {batch}; they must match")
-    if batch and (int(index.min()) < 0 or int(index.max()) >= batch):
-        raise ValueError(f"index values must lie in [0, {batch}), got min {int(index.min())}, max {int(index.max())}")
-    return index.to(dev)
-
-
-def _draw_or_check_lam(
-    lam: object, alpha: float, batch: int, per_sample: bool, generator, x: torch.Tensor, dt: torch.dtype | None = None
-) -> float | torch.Tensor:
-    """λ as a float (per batch) or a ``[B]`` tensor on x's device (per sample), validated in [0, 1]."""
-    dt = _lam_dtype(x) if dt is None else dt
-    if lam is None:
-        if per_sample:
-            return sample_beta(alpha, alpha, (batch,), generator=generator, device=x.device, dtype=dt)
-        return float(sample_beta(alpha, alpha, (), generator=generator, dtype=torch.float64))
-    if isinstance(lam, torch.Tensor):
-        if lam.ndim == 0:
-            lam = float(lam)
-        else:
-            if not per_sample:
-                raise ValueError(
-                    f"lam is a tensor of shape {tuple(lam.shape)}; pass per_sample=True for one λ per sample "
-                    "or a float for the whole batch"
-                )
-            if tuple(lam.shape) != (batch,):
-                raise ValueError(f"lam must have shape ({batch},) with per_sample=True, got {tuple(lam.shape)}")
-            lt = lam.detach().to(device=x.device, dtype=dt)
-            if not bool(torch.isfinite(lt).all()) or bool((lt < 0).any()) or bool((lt > 1).any()):
-                raise ValueError(f"lam values must lie in [0, 1], got min {float(lt.min())}, max {float(lt.max())}")
-            return lt
-    lam = check_number(lam, "lam", low=0.0, high=1.0)  # any real scalar: numpy scalars, 0-d arrays too
-    if per_sample:
-        return torch.full((batch,), float(lam), device=x.device, dtype=dt)
-    return float(lam)
-
-
-def _common(x, y, alpha, index, per_sample, generator):
-    check_positive(alpha, "alpha")
-    check_bool(per_sample, "per_sample")
-    check_generator(generator)
-    if x.shape[0] == 0:
-        raise ValueError("x is an empty batch; expected at least one sample")
-    _check_y(y, x.shape[0])
-
-
-def _draw_index(index, batch, dev, generator) -> torch.Tensor:
-    """The given pairing, or a random cycle: ``p[j]`` is paired with ``p[j + 1]`` (never itself for B > 1)."""
-    if index is None:
-        p = randperm(batch, generator=generator, device=dev)
-        return torch.empty_like(p).index_copy_(0, p, p.roll(-1))
-    return _check_index(index, batch, dev)
-
-
 # ----------------------------------------------------------------------------------------------
 # Mixup
 # ----------------------------------------------------------------------------------------------
@@ -238,101 +120,40 @@ def mixup(
     per_sample: bool = False,
     generator: torch.Generator | None = None,
 ) -> MixResult:
-    """Mixup (Zhang et al., 2018): ``inputs = lam·x + (1 − lam)·x[index]``.
+    """The same result as ``reference.mixing.mixup`` (``soft_targets`` gives its mixed rows); adds the draws
+    from a generator, per-sample λ, validation, tensor subclasses and one fused pass over the batch.
+
+    Mixup (Zhang et al., 2018): ``inputs = lam·x + (1 − lam)·x[index]``, λ ~ Beta(α, α).
 
     Args:
         x: floating batch ``[B, ...]`` (images, signals, table rows), any device. Not modified.
         y: ``[B]`` integer labels or ``[B, K]`` floating soft / multi-label targets.
         alpha: Beta(α, α) concentration, > 0. Small α (0.2) keeps most λ near 0 or 1; α = 1 is uniform.
         lam: fix λ: a float in [0, 1], or with ``per_sample=True`` a ``[B]`` tensor (a float is broadcast).
-        index: fix the pairing: ``[B]`` int64 with values in ``[0, B)`` (``torchvision_index(B)`` or
-            ``timm_index(B)`` reproduce the references). Default: a random cycle through the batch, so
-            no sample is paired with itself when B > 1 (module docstring).
+        index: fix the pairing: ``[B]`` int64 in ``[0, B)`` (``torchvision_index(B)``/``timm_index(B)``
+            reproduce those libraries). Default: a random cycle, never self-paired when B > 1.
         per_sample: one λ per sample (``[B]`` tensor) instead of one per batch.
         generator: the only source of randomness (λ first, then the pairing).
 
     Returns:
-        ``MixResult`` with ``inputs`` ``[B, ...]`` in ``x``'s dtype, device and tensor subclass,
-        ``targets_a = y``, ``targets_b = y[index]``, ``lam``, ``index`` and ``box=None``. A batch of one
-        stays a batch.
+        ``MixResult``: ``inputs`` ``[B, ...]`` in ``x``'s dtype, device and tensor subclass, ``targets_a = y``,
+        ``targets_b = y[index]``, ``lam``, ``index``, ``box=None``. A batch of one stays a batch.
 
     Raises:
-        TypeError: integer ``x`` (convert to float first), wrong ``y``/``index`` dtypes, a ``lam`` that
-            is not a real scalar, a ``generator`` that is not a ``torch.Generator``.
-        ValueError: α ≤ 0, λ outside [0, 1], mismatched batch sizes, index out of range, ``x`` a
-            ``tv_tensors.Mask``/``BoundingBoxes``/``KeyPoints``.
+        TypeError: integer ``x``, wrong ``y``/``index`` dtypes, a non-scalar ``lam``, a bad ``generator``.
+        ValueError: α ≤ 0, λ outside [0, 1], an empty batch, mismatched batch sizes, index out of range,
+            ``x`` a ``tv_tensors.Mask``/``BoundingBoxes``/``KeyPoints``.
     """
-    _refuse_geometry(x, "mixup")
-    check_tensor(x, "x", floating=True)
-    if x.ndim < 1:
-        raise ValueError("x must be a batch [B, ...], got a 0-d tensor")
-    _common(x, y, alpha, index, per_sample, generator)
-    x_in, x = x, x.as_subclass(torch.Tensor)
-    batch = x.shape[0]
-    lam_v = _draw_or_check_lam(lam, alpha, batch, per_sample, generator, x)
-    idx = _draw_index(index, batch, x.device, generator)
-    # One gather and one fused pass: partner + lam·(x − partner). lerp is exact at λ = 0 and λ = 1 and
-    # reads/writes less memory than torchvision's roll + mul + mul + add. ``partner`` is a new tensor.
-    partner = x.index_select(0, idx)
-    if isinstance(lam_v, torch.Tensor):
-        inputs = partner.lerp_(x, lam_v.to(x.dtype).reshape((batch,) + (1,) * (x.ndim - 1)))
-    else:
-        inputs = partner.lerp_(x, lam_v)
-    return MixResult(_like(inputs, x_in), y, y.index_select(0, idx.to(y.device)), lam_v, idx, None)
+    x_plain, lam_v, idx = _mixup_args(x, y, alpha, lam, index, per_sample, generator)
+    # partner + λ·(x − partner) in one fused pass on a new tensor: exact at λ = 0 and λ = 1.
+    partner = x_plain.index_select(0, idx)
+    inputs = partner.lerp_(x_plain, _per_row(lam_v, x_plain))
+    return MixResult(_like(inputs, x), y, y.index_select(0, idx.to(y.device)), lam_v, idx, None)
 
 
 # ----------------------------------------------------------------------------------------------
 # CutMix
 # ----------------------------------------------------------------------------------------------
-
-
-def _box_from_lam(lam_t: torch.Tensor, cx: torch.Tensor, cy: torch.Tensor, h: int, w: int) -> torch.Tensor:
-    """Boxes ``[N, 4]`` (x1, y1, x2, y2) of side ``int(side·sqrt(1 − λ))`` centred at (cx, cy), clipped."""
-    ratio = torch.sqrt(1.0 - lam_t.to(torch.float64))
-    cut_w = torch.floor(w * ratio).long()
-    cut_h = torch.floor(h * ratio).long()
-    x1 = (cx - cut_w // 2).clamp(0, w)
-    x2 = (cx + (cut_w + 1) // 2).clamp(0, w)
-    y1 = (cy - cut_h // 2).clamp(0, h)
-    y2 = (cy + (cut_h + 1) // 2).clamp(0, h)
-    return torch.stack([x1, y1, x2, y2], dim=1)
-
-
-def _check_box(box: object, h: int, w: int) -> Box:
-    if isinstance(box, torch.Tensor):
-        if box.shape != (4,):
-            raise ValueError(
-                f"box must be (x1, y1, x2, y2); got a tensor of shape {tuple(box.shape)} "
-                "(per-sample boxes [B, 4] need per_sample=True)"
-            )
-        box = box.tolist()
-    if not isinstance(box, (tuple, list)) or len(box) != 4:
-        raise ValueError(f"box must be a tuple (x1, y1, x2, y2), got {box!r}")
-    try:
-        x1, y1, x2, y2 = (operator.index(v) for v in box)
-    except TypeError as exc:
-        raise TypeError(f"box coordinates must be integers (pixels), got {box!r}") from exc
-    if not (0 <= x1 <= x2 <= w and 0 <= y1 <= y2 <= h):
-        raise ValueError(
-            f"box {tuple(box)} must satisfy 0 <= x1 <= x2 <= W={w} and 0 <= y1 <= y2 <= H={h} "
-            "(half-open pixel coordinates inside the image)"
-        )
-    return (x1, y1, x2, y2)
-
-
-def _check_boxes(box: object, batch: int, h: int, w: int, dev: torch.device) -> torch.Tensor:
-    check_tensor(box, "box", ndim=2)
-    if tuple(box.shape) != (batch, 4) or box.is_floating_point() or box.dtype == torch.bool:
-        raise ValueError(f"per-sample box must be an integer tensor of shape ({batch}, 4), got {tuple(box.shape)}")
-    b = box.to(device=dev, dtype=torch.int64)
-    x1, y1, x2, y2 = b.unbind(1)
-    ok = (x1 >= 0) & (x1 <= x2) & (x2 <= w) & (y1 >= 0) & (y1 <= y2) & (y2 <= h)
-    if not bool(ok.all()):
-        bad = int((~ok).nonzero()[0])
-        raise ValueError(
-            f"box[{bad}] = {b[bad].tolist()} must satisfy 0 <= x1 <= x2 <= W={w} and 0 <= y1 <= y2 <= H={h}"
-        )
-    return b
 
 
 def cutmix(
@@ -346,9 +167,11 @@ def cutmix(
     per_sample: bool = False,
     generator: torch.Generator | None = None,
 ) -> MixResult:
-    """CutMix (Yun et al., 2019): paste the box of the partner image into each image.
+    """The same result as ``reference.mixing.cutmix`` with boxes from ``reference.mixing.cutmix_box``; adds
+    the draws from a generator, one box per sample without a loop (a mask), validation, tensor subclasses.
 
-    ``inputs[i, :, y1:y2, x1:x2] = x[index[i], :, y1:y2, x1:x2]``; elsewhere ``inputs[i] = x[i]``.
+    CutMix (Yun et al., 2019): ``inputs[i, :, y1:y2, x1:x2] = x[index[i], :, y1:y2, x1:x2]``, elsewhere
+    ``inputs[i] = x[i]``; ``lam = 1 − (x2 − x1)(y2 − y1) / (H·W)`` of the clipped box.
 
     Args:
         x: images ``[B, C, H, W]`` of any dtype (integer images are copied exactly). Not modified.
@@ -357,73 +180,50 @@ def cutmix(
         lam: fix the proposed λ (the box side is ``int(side·sqrt(1 − λ))``; its centre is still random).
         box: fix the box instead: ``(x1, y1, x2, y2)`` integers with ``0 <= x1 <= x2 <= W``,
             ``0 <= y1 <= y2 <= H`` (half-open), or a ``[B, 4]`` integer tensor with ``per_sample=True``
-            (a single box with ``per_sample=True`` is used for every sample).
-            Give ``lam`` or ``box``, not both.
-        index: fix the pairing, ``[B]`` int64 in ``[0, B)``; default a random cycle through the batch
-            (no sample paired with itself when B > 1).
+            (a single box with ``per_sample=True`` is used for every sample). Give ``lam`` or ``box``.
+        index: fix the pairing, ``[B]`` int64 in ``[0, B)``; default a random cycle (never self-paired
+            when B > 1).
         per_sample: one box (and λ) per sample, applied with a mask — no loop over samples.
         generator: the only source of randomness (λ, then the pairing, then box centres).
 
     Returns:
-        ``MixResult`` whose ``inputs`` keep ``x``'s dtype, device and tensor subclass, whose ``lam`` is
-        exactly ``1 − (x2 − x1)(y2 − y1) / (H·W)`` of the clipped box (a float, or a ``[B]`` tensor with
-        ``per_sample=True``; the same box and λ either way for the same proposed λ and centre) and
-        whose ``box`` is the clipped box.
+        ``MixResult`` whose ``inputs`` keep ``x``'s dtype, device and tensor subclass, whose ``lam`` is the
+        kept area of the clipped box (a float, or a ``[B]`` tensor with ``per_sample=True``; the same box and
+        λ either way for the same proposed λ and centre) and whose ``box`` is the clipped box.
 
     Raises:
         TypeError: a ``lam`` that is not a real scalar, a ``generator`` that is not a generator.
-        ValueError: non-4-D ``x``, α ≤ 0, λ outside [0, 1], ``lam`` and ``box`` both given, a box outside
-            the image, mismatched batch sizes, ``x`` a ``tv_tensors.Mask``/``BoundingBoxes``/``KeyPoints``.
+        ValueError: non-4-D ``x``, an empty batch, α ≤ 0, λ outside [0, 1], ``lam`` and ``box`` both given,
+            a box outside the image, mismatched batch sizes, ``x`` a ``tv_tensors.Mask``/``BoundingBoxes``/
+            ``KeyPoints``.
     """
-    _refuse_geometry(x, "cutmix")
-    check_tensor(x, "x", ndim=4)
-    _common(x, y, alpha, index, per_sample, generator)
-    x_in, x = x, x.as_subclass(torch.Tensor)
-    if lam is not None and box is not None:
-        raise ValueError("give lam or box, not both: with a box, λ is the kept area 1 − box area / (H·W)")
-    batch, _, h, w = x.shape
-    dt = _lam_dtype(x)
-    dev = x.device
-
-    if box is None:
-        # the proposed λ only sets the box side: keep it in float64 so per-sample and per-batch boxes agree
-        lam_p = _draw_or_check_lam(lam, alpha, batch, per_sample, generator, x, torch.float64)
-    idx = _draw_index(index, batch, dev, generator)
-
-    if not per_sample:
-        if box is None:
-            cx = randint(0, w, (1,), generator=generator)
-            cy = randint(0, h, (1,), generator=generator)
-            lam_t = torch.tensor([lam_p], dtype=torch.float64)  # float64: float32 can shrink the box a pixel
-            box_v = tuple(int(v) for v in _box_from_lam(lam_t, cx, cy, h, w)[0])
-        else:
-            box_v = _check_box(box, h, w)
-        x1, y1, x2, y2 = box_v
+    x_plain, boxes, idx = _cutmix_args(x, y, alpha, lam, box, index, per_sample, generator)
+    h, w = x_plain.shape[-2:]
+    if not per_sample:  # one box for the batch: a slice copy
+        x1, y1, x2, y2 = boxes
+        inputs = x_plain.clone()
+        inputs[:, :, y1:y2, x1:x2] = x_plain[:, :, y1:y2, x1:x2].index_select(0, idx)
         lam_out = 1.0 - (x2 - x1) * (y2 - y1) / (w * h)
-        inputs = x.clone()
-        if x2 > x1 and y2 > y1:
-            inputs[:, :, y1:y2, x1:x2] = x[:, :, y1:y2, x1:x2].index_select(0, idx)
-        return MixResult(_like(inputs, x_in), y, y.index_select(0, idx.to(y.device)), lam_out, idx, box_v)
-
-    if box is None:
-        cx = randint(0, w, (batch,), generator=generator, device=dev)
-        cy = randint(0, h, (batch,), generator=generator, device=dev)
-        boxes = _box_from_lam(lam_p, cx, cy, h, w)
-    elif isinstance(box, (tuple, list)) or (isinstance(box, torch.Tensor) and box.ndim == 1):
-        boxes = torch.tensor([_check_box(box, h, w)], device=dev).expand(batch, 4)  # one box for every sample
-    else:
-        boxes = _check_boxes(box, batch, h, w, dev)
+        return MixResult(_like(inputs, x), y, y.index_select(0, idx.to(y.device)), lam_out, idx, boxes)
+    # one box per sample: a [B, 1, H, W] mask "inside image i's box", then one select
     x1, y1, x2, y2 = (c[:, None] for c in boxes.unbind(1))
-    cols = torch.arange(w, device=dev)
-    rows = torch.arange(h, device=dev)
-    in_x = (cols >= x1) & (cols < x2)  # [B, W]
-    in_y = (rows >= y1) & (rows < y2)  # [B, H]
-    mask = (in_y[:, :, None] & in_x[:, None, :])[:, None]  # [B, 1, H, W]
-    partner = x.index_select(0, idx)  # a new tensor: the select below may write into it
-    inputs = torch.where(mask, partner, x, out=partner)
+    cols, rows = torch.arange(w, device=x_plain.device), torch.arange(h, device=x_plain.device)
+    inside = (((rows >= y1) & (rows < y2))[:, :, None] & ((cols >= x1) & (cols < x2))[:, None, :])[:, None]
+    partner = x_plain.index_select(0, idx)  # a new tensor: the select may write into it
+    inputs = torch.where(inside, partner, x_plain, out=partner)
     area = ((x2 - x1) * (y2 - y1)).squeeze(1).to(torch.float64)
-    lam_out = (1.0 - area / (h * w)).to(dt)
-    return MixResult(_like(inputs, x_in), y, y.index_select(0, idx.to(y.device)), lam_out, idx, boxes)
+    lam_out = (1.0 - area / (h * w)).to(_lam_dtype(x_plain))
+    return MixResult(_like(inputs, x), y, y.index_select(0, idx.to(y.device)), lam_out, idx, boxes)
+
+
+def _box_from_lam(lam_t: torch.Tensor, cx: torch.Tensor, cy: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """``reference.mixing.cutmix_box`` for ``N`` proposals at once: boxes ``[N, 4]`` (x1, y1, x2, y2)."""
+    ratio = torch.sqrt(1.0 - lam_t.to(torch.float64))
+    cut_w = torch.floor(w * ratio).long()
+    cut_h = torch.floor(h * ratio).long()
+    x1, y1 = cx - cut_w // 2, cy - cut_h // 2
+    x2, y2 = x1 + cut_w, y1 + cut_h
+    return torch.stack([x1.clamp(0, w), y1.clamp(0, h), x2.clamp(0, w), y2.clamp(0, h)], dim=1)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -451,7 +251,10 @@ def _dense(t: torch.Tensor, num_classes: int, smoothing: float, multi_label: boo
 def soft_targets(
     result: MixResult, num_classes: int, *, label_smoothing: float = 0.0, multi_label: bool = False
 ) -> torch.Tensor:
-    """The mixed targets ``lam·t(y_a) + (1 − lam)·t(y_b)`` as a ``[B, num_classes]`` tensor.
+    """The same rows as ``reference.mixing.mixup``/``cutmix`` give for ``reference.mixing.one_hot`` targets;
+    adds soft and multi-label targets, per-sample λ, validation and the caller's device.
+
+    The mixed targets ``lam·t(y_a) + (1 − lam)·t(y_b)`` as a ``[B, num_classes]`` tensor.
 
     ``t`` is the one-hot row of a label with label smoothing ``s``: ``(1 − s)·onehot + s/K`` (timm's
     ``mixup_target`` and ``F.cross_entropy(label_smoothing=s)`` use the same rule). Already-soft
@@ -564,3 +367,234 @@ def box_coverage(mask: torch.Tensor, boxes: Box | torch.Tensor) -> torch.Tensor:
     x1, y1, x2, y2 = b.unbind(1)
     inside = sat[y2, x2] - sat[y1, x2] - sat[y2, x1] + sat[y1, x1]
     return inside / total
+
+
+# ----------------------------------------------------------------------------------------------
+# Pairings of the libraries we stand beside
+# ----------------------------------------------------------------------------------------------
+
+
+def torchvision_index(batch_size: int, device: torch.device | str | None = None) -> torch.Tensor:
+    """torchvision v2's pairing ``i ↔ i − 1`` (``x.roll(1, 0)``) as an explicit ``[B]`` int64 index.
+
+    ``batch_size`` is an integer >= 1 (``TypeError``/``ValueError`` naming it otherwise).
+    """
+    batch_size = check_int(batch_size, "batch_size", low=1)
+    return (torch.arange(batch_size, device=device) - 1) % batch_size
+
+
+def timm_index(batch_size: int, device: torch.device | str | None = None) -> torch.Tensor:
+    """timm's pairing ``i ↔ B − 1 − i`` (``x.flip(0)``) as an explicit ``[B]`` int64 index.
+
+    ``batch_size`` is an integer >= 1 (``TypeError``/``ValueError`` naming it otherwise).
+    """
+    batch_size = check_int(batch_size, "batch_size", low=1)
+    return torch.arange(batch_size - 1, -1, -1, device=device)
+
+
+# ----------------------------------------------------------------------------------------------
+# Validation (once, at the public entry) and the random draws (unchecked cores)
+# ----------------------------------------------------------------------------------------------
+
+
+def _mixup_args(x, y, alpha, lam, index, per_sample, generator):
+    """``mixup``'s checks, then its draws: ``(x as a plain tensor, λ, index)``."""
+    _refuse_geometry(x, "mixup")
+    check_tensor(x, "x", floating=True)
+    if x.ndim < 1:
+        raise ValueError("x must be a batch [B, ...], got a 0-d tensor")
+    _check_common(x, y, alpha, per_sample, generator)
+    x_plain = x.as_subclass(torch.Tensor)
+    lam_v = _draw_or_check_lam(lam, alpha, x.shape[0], per_sample, generator, x_plain, _lam_dtype(x_plain))
+    return x_plain, lam_v, _draw_index(index, x.shape[0], x_plain.device, generator)
+
+
+def _cutmix_args(x, y, alpha, lam, box, index, per_sample, generator):
+    """``cutmix``'s checks, then its draws (λ, pairing, centres): ``(x as a plain tensor, boxes, index)``.
+
+    ``boxes`` is a ``Box`` tuple per batch, an int64 ``[B, 4]`` tensor on ``x``'s device per sample.
+    """
+    _refuse_geometry(x, "cutmix")
+    check_tensor(x, "x", ndim=4)
+    _check_common(x, y, alpha, per_sample, generator)
+    if lam is not None and box is not None:
+        raise ValueError("give lam or box, not both: with a box, λ is the kept area 1 − box area / (H·W)")
+    x_plain = x.as_subclass(torch.Tensor)
+    batch, _, h, w = x.shape
+    dev = x_plain.device
+    if box is None:
+        # the proposed λ only sets the box side: float64 so per-sample and per-batch boxes agree
+        lam_p = _draw_or_check_lam(lam, alpha, batch, per_sample, generator, x_plain, torch.float64)
+    idx = _draw_index(index, batch, dev, generator)
+    if not per_sample:
+        if box is not None:
+            return x_plain, _check_box(box, h, w), idx
+        cx, cy = _randint(w, 1, generator, None), _randint(h, 1, generator, None)
+        lam_t = torch.tensor([lam_p], dtype=torch.float64)  # float64: float32 can shrink the box a pixel
+        return x_plain, tuple(int(v) for v in _box_from_lam(lam_t, cx, cy, h, w)[0]), idx
+    if box is None:
+        cx, cy = _randint(w, batch, generator, dev), _randint(h, batch, generator, dev)
+        return x_plain, _box_from_lam(lam_p, cx, cy, h, w), idx
+    if isinstance(box, (tuple, list)) or (isinstance(box, torch.Tensor) and box.ndim == 1):
+        return x_plain, torch.tensor([_check_box(box, h, w)], device=dev).expand(batch, 4), idx  # one box for all
+    return x_plain, _check_boxes(box, batch, h, w, dev), idx
+
+
+def _check_common(x, y, alpha, per_sample, generator) -> None:
+    check_positive(alpha, "alpha")
+    check_bool(per_sample, "per_sample")
+    check_generator(generator)
+    if x.shape[0] == 0:
+        raise ValueError(f"x is an empty batch (shape {tuple(x.shape)}); expected at least one sample to mix")
+    _check_y(y, x.shape[0])
+
+
+def _gen_device(generator: torch.Generator | None) -> torch.device:
+    return generator.device if generator is not None else torch.device("cpu")
+
+
+def _beta(alpha: float, shape: tuple[int, ...], generator: torch.Generator | None) -> torch.Tensor:
+    """Beta(α, α) draws, float64 on the CPU: exactly ``utils.sample_beta``'s draws, without its checks."""
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=_gen_device(generator)).item())
+    with forked_cpu_rng(seed):
+        a = torch.tensor(float(alpha), dtype=torch.float64)
+        return torch.distributions.Beta(a, a).sample(shape)
+
+
+def _randint(high: int, n: int, generator: torch.Generator | None, dev: torch.device | None) -> torch.Tensor:
+    """``n`` integers uniform in ``[0, high)``: exactly ``utils.randint``'s draws, without its checks."""
+    out = torch.randint(0, high, (n,), generator=generator, device=_gen_device(generator))
+    return out if dev is None else out.to(dev)
+
+
+def _draw_index(index, batch: int, dev: torch.device, generator) -> torch.Tensor:
+    """The given pairing, or a random cycle: ``p[j]`` is paired with ``p[j + 1]`` (never itself for B > 1)."""
+    if index is None:
+        p = torch.randperm(batch, generator=generator, device=_gen_device(generator)).to(dev)
+        return torch.empty_like(p).index_copy_(0, p, p.roll(-1))
+    return _check_index(index, batch, dev)
+
+
+def _draw_or_check_lam(
+    lam: object, alpha: float, batch: int, per_sample: bool, generator, x: torch.Tensor, dt: torch.dtype
+) -> float | torch.Tensor:
+    """λ as a float (per batch) or a ``[B]`` tensor on x's device (per sample), validated in [0, 1]."""
+    if lam is None:
+        if per_sample:
+            return _beta(alpha, (batch,), generator).to(device=x.device, dtype=dt)
+        return float(_beta(alpha, (), generator))
+    if isinstance(lam, torch.Tensor):
+        if lam.ndim == 0:
+            lam = float(lam)
+        else:
+            if not per_sample:
+                raise ValueError(
+                    f"lam is a tensor of shape {tuple(lam.shape)}; pass per_sample=True for one λ per sample "
+                    "or a float for the whole batch"
+                )
+            if tuple(lam.shape) != (batch,):
+                raise ValueError(f"lam must have shape ({batch},) with per_sample=True, got {tuple(lam.shape)}")
+            lt = lam.detach().to(device=x.device, dtype=dt)
+            if not bool(torch.isfinite(lt).all()) or bool((lt < 0).any()) or bool((lt > 1).any()):
+                raise ValueError(f"lam values must lie in [0, 1], got min {float(lt.min())}, max {float(lt.max())}")
+            return lt
+    lam = check_number(lam, "lam", low=0.0, high=1.0)  # any real scalar: numpy scalars, 0-d arrays too
+    if per_sample:
+        return torch.full((batch,), float(lam), device=x.device, dtype=dt)
+    return float(lam)
+
+
+def _per_row(lam: float | torch.Tensor, x: torch.Tensor) -> float | torch.Tensor:
+    """A per-batch λ as it is; a per-sample ``[B]`` λ shaped ``[B, 1, ...]`` in ``x``'s dtype."""
+    if isinstance(lam, torch.Tensor):
+        return lam.to(x.dtype).reshape((x.shape[0],) + (1,) * (x.ndim - 1))
+    return lam
+
+
+def _lam_dtype(x: torch.Tensor) -> torch.dtype:
+    return torch.float64 if x.dtype == torch.float64 else torch.float32
+
+
+_GEOMETRY = (tv_tensors.Mask, tv_tensors.BoundingBoxes, tv_tensors.KeyPoints)
+
+
+def _refuse_geometry(x: object, fn: str) -> None:
+    """torchvision refuses masks, boxes and key points in MixUp/CutMix; so do we, saying what to do."""
+    if isinstance(x, tv_tensors.Mask):
+        raise ValueError(
+            f"{fn}: x is a tv_tensors.Mask; a label map cannot be blended. Mix the images, then build the "
+            "mask from result.box and result.index (cutmix) or keep soft targets per pixel yourself"
+        )
+    if isinstance(x, (tv_tensors.BoundingBoxes, tv_tensors.KeyPoints)):
+        raise ValueError(
+            f"{fn}: x is a tv_tensors.{type(x).__name__}; coordinates cannot be averaged or pasted. Pass "
+            "the image batch as x and map the boxes/points with result.box and result.index yourself"
+        )
+
+
+def _like(out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``out`` as the same tensor subclass as ``x`` (a ``tv_tensors.Image`` stays an ``Image``)."""
+    if isinstance(x, tv_tensors.TVTensor):
+        return tv_tensors.wrap(out, like=x)
+    if type(x) is torch.Tensor or isinstance(x, torch.nn.Parameter):
+        return out
+    return out.as_subclass(type(x))
+
+
+def _check_y(y: object, batch: int) -> torch.Tensor:
+    check_tensor(y, "y", ndim=(1, 2))
+    if y.shape[0] != batch:
+        raise ValueError(f"y has {y.shape[0]} rows but x has batch size {batch}; they must match")
+    if y.ndim == 1 and y.is_floating_point():
+        raise TypeError(f"y of shape [B] must hold integer class labels, got dtype {y.dtype}")
+    if y.ndim == 2 and not y.is_floating_point():
+        raise TypeError(f"y of shape [B, K] must be floating (soft or multi-label targets), got dtype {y.dtype}")
+    return y
+
+
+def _check_index(index: object, batch: int, dev: torch.device) -> torch.Tensor:
+    check_tensor(index, "index", ndim=1)
+    if index.dtype != torch.int64:
+        raise TypeError(f"index must be an int64 tensor, got dtype {index.dtype}")
+    if index.shape[0] != batch:
+        raise ValueError(f"index has {index.shape[0]} entries but the batch has {batch}; they must match")
+    if batch and (int(index.min()) < 0 or int(index.max()) >= batch):
+        raise ValueError(f"index values must lie in [0, {batch}), got min {int(index.min())}, max {int(index.max())}")
+    return index.to(dev)
+
+
+def _check_box(box: object, h: int, w: int) -> Box:
+    if isinstance(box, torch.Tensor):
+        if box.shape != (4,):
+            raise ValueError(
+                f"box must be (x1, y1, x2, y2); got a tensor of shape {tuple(box.shape)} "
+                "(per-sample boxes [B, 4] need per_sample=True)"
+            )
+        box = box.tolist()
+    if not isinstance(box, (tuple, list)) or len(box) != 4:
+        raise ValueError(f"box must be a tuple (x1, y1, x2, y2), got {box!r}")
+    try:
+        x1, y1, x2, y2 = (operator.index(v) for v in box)
+    except TypeError as exc:
+        raise TypeError(f"box coordinates must be integers (pixels), got {box!r}") from exc
+    if not (0 <= x1 <= x2 <= w and 0 <= y1 <= y2 <= h):
+        raise ValueError(
+            f"box {tuple(box)} must satisfy 0 <= x1 <= x2 <= W={w} and 0 <= y1 <= y2 <= H={h} "
+            "(half-open pixel coordinates inside the image)"
+        )
+    return (x1, y1, x2, y2)
+
+
+def _check_boxes(box: object, batch: int, h: int, w: int, dev: torch.device) -> torch.Tensor:
+    check_tensor(box, "box", ndim=2)
+    if tuple(box.shape) != (batch, 4) or box.is_floating_point() or box.dtype == torch.bool:
+        raise ValueError(f"per-sample box must be an integer tensor of shape ({batch}, 4), got {tuple(box.shape)}")
+    b = box.to(device=dev, dtype=torch.int64)
+    x1, y1, x2, y2 = b.unbind(1)
+    ok = (x1 >= 0) & (x1 <= x2) & (x2 <= w) & (y1 >= 0) & (y1 <= y2) & (y2 <= h)
+    if not bool(ok.all()):
+        bad = int((~ok).nonzero()[0])
+        raise ValueError(
+            f"box[{bad}] = {b[bad].tolist()} must satisfy 0 <= x1 <= x2 <= W={w} and 0 <= y1 <= y2 <= H={h}"
+        )
+    return b

@@ -15,6 +15,8 @@ from scipy import stats
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
+from lessonlib import mixing as mixing_module
+from lessonlib import reference
 from lessonlib.mixing import (
     MixResult,
     box_coverage,
@@ -25,7 +27,9 @@ from lessonlib.mixing import (
     timm_index,
     torchvision_index,
 )
-from lessonlib.utils import make_generator
+from lessonlib.utils import make_generator, sample_beta
+from lessonlib.utils import randint as utils_randint
+from lessonlib.utils import randperm as utils_randperm
 
 K = 7
 
@@ -819,3 +823,146 @@ def test_property_bad_lam_is_a_clear_error_or_a_draw(bad, fn):
         return
     with pytest.raises((TypeError, ValueError), match="lam"):
         fn(x, y, lam=bad)
+
+
+# ----------------------------------------------------------------------------------------------
+# Fast == reference (lessonlib.reference.mixing), on random inputs and the same random draws
+# ----------------------------------------------------------------------------------------------
+# Tolerance: pixels and target rows agree to 1e-6 absolute for float32 inputs in [0, 1) (the fast
+# mixup computes partner + λ·(x − partner), the reference λ·x + (1 − λ)·partner: one rounding apart);
+# CutMix pixels and boxes are copies and agree exactly; λ agrees to 1e-12.
+
+
+_REF_TOL = {"rtol": 0, "atol": 1e-6}
+
+
+@st.composite
+def _mix_case(draw, max_side=9):
+    b = draw(st.integers(1, 6))
+    h, w = draw(st.integers(1, max_side)), draw(st.integers(1, max_side))
+    seed = draw(st.integers(0, 2**16))
+    g = make_generator(seed)
+    x = torch.rand(b, draw(st.integers(1, 3)), h, w, generator=g)
+    y = torch.randint(0, K, (b,), generator=g)
+    index = torch.randint(0, b, (b,), generator=g)  # any pairing, self-pairs and repeats included
+    return x, y, index, seed
+
+
+@settings(max_examples=40, deadline=None)
+@given(_mix_case(), st.floats(0.0, 1.0), st.sampled_from([0.0, 0.1, 0.3]))
+def test_property_mixup_per_batch_equals_reference(case, lam, smoothing):
+    x, y, index, _ = case
+    r = mixup(x, y, lam=lam, index=index)
+    want_x, want_t = reference.mixing.mixup(x, reference.mixing.one_hot(y, K, smoothing), lam, index)
+    torch.testing.assert_close(r.inputs, want_x, **_REF_TOL)
+    torch.testing.assert_close(soft_targets(r, K, label_smoothing=smoothing), want_t, **_REF_TOL)
+
+
+@settings(max_examples=40, deadline=None)
+@given(_mix_case(), st.sampled_from([0.0, 0.2]))
+def test_property_mixup_per_sample_draws_equal_reference(case, smoothing):
+    """The drawn λ and pairing (read back from the result) put through the reference give the same batch."""
+    x, y, _, seed = case
+    r = mixup(x, y, alpha=0.7, per_sample=True, generator=make_generator(seed))
+    want_x, want_t = reference.mixing.mixup(x, reference.mixing.one_hot(y, K, smoothing), r.lam, r.index)
+    torch.testing.assert_close(r.inputs, want_x, **_REF_TOL)
+    torch.testing.assert_close(soft_targets(r, K, label_smoothing=smoothing), want_t, **_REF_TOL)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 40), st.floats(0.0, 1.0), st.data())
+def test_property_box_from_lam_equals_reference_cutmix_box(h, w, lam, data):
+    cx, cy = data.draw(st.integers(0, w - 1)), data.draw(st.integers(0, h - 1))
+    fast = mixing_module._box_from_lam(
+        torch.tensor([lam], dtype=torch.float64), torch.tensor([cx]), torch.tensor([cy]), h, w
+    )[0].tolist()
+    assert tuple(fast) == reference.mixing.cutmix_box(lam, cx, cy, h, w)
+
+
+@settings(max_examples=40, deadline=None)
+@given(_mix_case(), st.floats(0.0, 1.0))
+def test_property_cutmix_per_batch_draws_equal_reference(case, alpha_lam):
+    """Replaying cutmix's draws (λ, pairing, centre) by hand through the reference box and CutMix."""
+    x, y, _, seed = case
+    b, _, h, w = x.shape
+    r = cutmix(x, y, alpha=0.5 + alpha_lam, generator=make_generator(seed))
+    g = make_generator(seed)
+    lam_p = float(sample_beta(0.5 + alpha_lam, 0.5 + alpha_lam, (), generator=g, dtype=torch.float64))
+    p = utils_randperm(b, generator=g)
+    index = torch.empty_like(p).index_copy_(0, p, p.roll(-1))
+    cx, cy = int(utils_randint(0, w, 1, generator=g)), int(utils_randint(0, h, 1, generator=g))
+    box = reference.mixing.cutmix_box(lam_p, cx, cy, h, w)
+    want_x, want_t, want_lam = reference.mixing.cutmix(x, reference.mixing.one_hot(y, K), [box] * b, index)
+    assert r.box == box and torch.equal(r.index, index)
+    assert torch.equal(r.inputs, want_x)
+    assert r.lam == pytest.approx(float(want_lam[0]), abs=1e-12)
+    torch.testing.assert_close(soft_targets(r, K), want_t, **_REF_TOL)
+
+
+@settings(max_examples=40, deadline=None)
+@given(_mix_case(), st.floats(0.0, 1.0))
+def test_property_cutmix_per_sample_equals_reference(case, lam):
+    x, y, index, seed = case
+    b, _, h, w = x.shape
+    r = cutmix(x, y, lam=lam, index=index, per_sample=True, generator=make_generator(seed))
+    g = make_generator(seed)  # replay the centres: λ is given, the pairing too, so only centres are drawn
+    cx, cy = utils_randint(0, w, b, generator=g), utils_randint(0, h, b, generator=g)
+    boxes = [reference.mixing.cutmix_box(lam, int(cx[i]), int(cy[i]), h, w) for i in range(b)]
+    want_x, want_t, want_lam = reference.mixing.cutmix(x, reference.mixing.one_hot(y, K, 0.1), boxes, index)
+    assert r.box.tolist() == [list(bx) for bx in boxes]
+    assert torch.equal(r.inputs, want_x)
+    torch.testing.assert_close(r.lam.double(), want_lam, rtol=0, atol=1e-7)  # float32 λ for float32 x
+    torch.testing.assert_close(soft_targets(r, K, label_smoothing=0.1), want_t, **_REF_TOL)
+
+
+def test_private_draws_equal_the_utils_draws():
+    """mixing draws without re-validating; its draws must stay exactly the checked ones of utils."""
+    g1, g2 = make_generator(5), make_generator(5)
+    assert torch.equal(mixing_module._beta(0.4, (7,), g1), sample_beta(0.4, 0.4, 7, generator=g2, dtype=torch.float64))
+    assert torch.equal(mixing_module._randint(9, 5, g1, None), utils_randint(0, 9, 5, generator=g2))
+    assert float(mixing_module._beta(2.0, (), g1)) == float(sample_beta(2.0, 2.0, generator=g2, dtype=torch.float64))
+
+
+def test_validation_happens_once_per_call(monkeypatch):
+    """α and the generator are checked once per mixup/cutmix call, not again in every draw."""
+    calls = {"alpha": 0, "generator": 0}
+    real_pos, real_gen = mixing_module.check_positive, mixing_module.check_generator
+
+    def count_pos(v, name):
+        calls["alpha"] += name == "alpha"
+        return real_pos(v, name)
+
+    def count_gen(g, name="generator"):
+        calls["generator"] += 1
+        return real_gen(g, name)
+
+    monkeypatch.setattr(mixing_module, "check_positive", count_pos)
+    monkeypatch.setattr(mixing_module, "check_generator", count_gen)
+    import lessonlib.utils as utils_module
+
+    def forbidden(*a, **k):
+        raise AssertionError("a checked utils draw was called from mixing")
+
+    for name in ("sample_beta", "randperm", "randint"):
+        monkeypatch.setattr(utils_module, name, forbidden)
+    x, y = _batch()
+    for fn in (mixup, cutmix):
+        for per_sample in (False, True):
+            calls.update(alpha=0, generator=0)
+            fn(x, y, per_sample=per_sample, generator=make_generator(0))
+            assert calls == {"alpha": 1, "generator": 1}, (fn.__name__, per_sample, calls)
+
+
+def test_reference_one_hot_and_smoothing():
+    t = reference.mixing.one_hot(torch.tensor([3, 0]), 5, 0.1)
+    torch.testing.assert_close(t[0], torch.tensor([0.02, 0.02, 0.02, 0.92, 0.02]))
+    torch.testing.assert_close(t.sum(1), torch.ones(2))
+    assert torch.equal(reference.mixing.one_hot(torch.tensor([1]), 3), torch.tensor([[0.0, 1.0, 0.0]]))
+
+
+def test_reference_cutmix_box_convention_odd_side():
+    """Odd side: one more pixel after the centre than before (torchvision's box is one pixel narrower)."""
+    # λ = 1 − (5/10)²: cut = 5 on a 10 x 10 image, centre (4, 4) → [2, 7)
+    assert reference.mixing.cutmix_box(0.75, 4, 4, 10, 10) == (2, 2, 7, 7)
+    assert reference.mixing.cutmix_box(0.75, 9, 0, 10, 10) == (7, 0, 10, 3)  # clipped at both borders
+    assert reference.mixing.cutmix_box(1.0, 3, 3, 10, 10) == (3, 3, 3, 3)  # λ = 1: empty box
