@@ -1,0 +1,232 @@
+"""Practice that remembers: every attempt recorded, every item scheduled by FSRS, exportable to Anki.
+
+In a notebook or a terminal::
+
+    from lessonlib import practice
+    practice.record("04.q3", "pass")                    # a quick-check item, right at the first try
+    practice.record("05.2", "pass-after-hint", hints=1)  # an exercise passed after one hint
+    practice.record("07.o1", "self-graded", score=3/5)   # an open question: 3 of 5 rubric points ticked
+    practice.today()                                     # what is due now, weakest topics first
+    practice.stats()                                     # attempts, pass rate, due count per notebook
+
+``python -m lessonlib.practice today|mock|stats|export-anki`` does the same in a terminal.
+
+How a verdict becomes a review (``rating_for``; FSRS's four ratings are Again < Hard < Good < Easy):
+
+* ``"pass"`` with no hint → Good; ``"pass-after-hint"`` (or a pass with hints > 0) → Hard;
+  ``"fail"`` → Again;
+* ``"self-graded"`` (open questions, ``score`` = share of rubric points ticked): ≥ 0.9 → Easy,
+  ≥ 0.6 → Good, ≥ 0.3 → Hard, else Again.
+
+The schedule is the ``fsrs`` package's (the scheduler Anki uses), with fuzzing off so the same history
+gives the same due dates. The record is a SQLite file outside the repository (``store.default_path``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from lessonlib.practice.items import PracticeItem, catalogue, get
+from lessonlib.practice.store import VERDICTS, Attempt, PracticeStoreError, Store, default_path
+
+__all__ = [
+    "PracticeItem",
+    "PracticeStoreError",
+    "Practice",
+    "Review",
+    "catalogue",
+    "get",
+    "rating_for",
+    "record",
+    "today",
+    "stats",
+    "default_path",
+]
+
+
+def rating_for(verdict: str, *, hints: int = 0, score: float | None = None):
+    """The FSRS rating (``fsrs.Rating``) of a verdict; see the module docstring for the mapping.
+
+    Raises:
+        ValueError: an unknown verdict, a negative ``hints``, or ``"self-graded"`` without a ``score``
+            in [0, 1] (or a ``score`` with another verdict).
+    """
+    from fsrs import Rating
+
+    if verdict not in VERDICTS:
+        raise ValueError(f"verdict must be one of {VERDICTS}, got {verdict!r}")
+    if isinstance(hints, bool) or not isinstance(hints, int) or hints < 0:
+        raise ValueError(f"hints must be a count >= 0, got {hints!r}")
+    if verdict == "self-graded":
+        if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0.0 <= score <= 1.0:
+            raise ValueError(f"score must be the share of rubric points ticked, a number in [0, 1], got {score!r}")
+        return (
+            Rating.Easy
+            if score >= 0.9
+            else Rating.Good
+            if score >= 0.6
+            else Rating.Hard
+            if score >= 0.3
+            else Rating.Again
+        )
+    if score is not None:
+        raise ValueError(f"score is only for verdict 'self-graded', got score={score!r} with verdict {verdict!r}")
+    if verdict == "fail":
+        return Rating.Again
+    return Rating.Hard if verdict == "pass-after-hint" or hints > 0 else Rating.Good
+
+
+@dataclass(frozen=True)
+class Review:
+    """What ``record`` did: the item, the rating it gave and when the item is due next (UTC)."""
+
+    item: str
+    rating: str
+    due: dt.datetime
+
+
+def _utc(at: dt.datetime | None) -> dt.datetime:
+    if at is None:
+        return dt.datetime.now(dt.timezone.utc)
+    if not isinstance(at, dt.datetime):
+        raise TypeError(f"at must be a datetime, got {type(at).__name__}")
+    return at.replace(tzinfo=dt.timezone.utc) if at.tzinfo is None else at.astimezone(dt.timezone.utc)
+
+
+class Practice:
+    """A learner's practice on one record (``Store``): record attempts, ask what is due, see stats."""
+
+    def __init__(self, store: Store | str | None = None) -> None:
+        from fsrs import Scheduler
+
+        self.store = store if isinstance(store, Store) else Store(store)
+        self.scheduler = Scheduler(enable_fuzzing=False)
+
+    def _card(self, item_id: str):
+        from fsrs import Card
+
+        text = self.store.card_json(item_id)
+        return Card() if text is None else Card.from_json(text)
+
+    def record(
+        self,
+        item_id: str,
+        verdict: str,
+        *,
+        hints: int = 0,
+        seconds: float | None = None,
+        score: float | None = None,
+        at: dt.datetime | None = None,
+    ) -> Review:
+        """Record one attempt at ``item_id`` and reschedule its card.
+
+        Args:
+            item_id: a practice id (``"04.q3"``, ``"04.2"``, ``"07.o1"``; see ``items``).
+            verdict: ``"pass"``, ``"pass-after-hint"``, ``"fail"`` or ``"self-graded"``.
+            hints: hints used before the verdict. seconds: time taken (optional, >= 0).
+            score: for ``"self-graded"``, the share of rubric points ticked, in [0, 1].
+            at: when (default now; naive datetimes are read as UTC).
+
+        Returns:
+            ``Review`` with the rating given and the next due date.
+        """
+        get(item_id)  # an unknown id is refused before anything is written
+        rating = rating_for(verdict, hints=hints, score=score)
+        if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0):
+            raise ValueError(f"seconds must be a duration >= 0 or None, got {seconds!r}")
+        when = _utc(at)
+        card, _ = self.scheduler.review_card(self._card(item_id), rating, when)
+        attempt = Attempt(item_id, when, verdict, hints, seconds, score, int(rating))
+        self.store.add_attempt(attempt, card.to_json())
+        return Review(item_id, rating.name, card.due)
+
+    def due(self, at: dt.datetime | None = None) -> list[PracticeItem]:
+        """Items already attempted whose card is due at ``at`` (default now), most overdue first."""
+        from fsrs import Card
+
+        when = _utc(at)
+        cards = {k: Card.from_json(v) for k, v in self.store.cards().items()}
+        ids = sorted((c.due, k) for k, c in cards.items() if c.due <= when)
+        known = {i.id: i for i in catalogue()}
+        return [known[k] for _, k in ids if k in known]
+
+    def weakness(self) -> dict[str, float]:
+        """Per topic, the share of attempts that failed (0 = never failed); topics never tried are absent."""
+        tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        known = {i.id: i for i in catalogue()}
+        for a in self.store.attempts():
+            if a.item in known:
+                t = tally[known[a.item].topic]
+                t[0] += a.rating == 1  # Again
+                t[1] += 1
+        return {topic: fails / total for topic, (fails, total) in tally.items()}
+
+    def today(self, n: int = 20, at: dt.datetime | None = None) -> list[PracticeItem]:
+        """Up to ``n`` items for a session: due reviews first (weakest topics first, then most overdue),
+        then new items from the notebooks already started (notebook 00 for a new learner), in course order."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be a number of items >= 1, got {n!r}")
+        weak = self.weakness()
+        due = self.due(at)
+        rank = {it.id: k for k, it in enumerate(due)}
+        picked = sorted(due, key=lambda it: (-weak.get(it.topic, 0.0), rank[it.id]))[:n]
+        seen = set(self.store.cards())
+        started = {get(i).notebook for i in seen if _known(i)} or {catalogue()[0].notebook}  # a new learner: 00
+        new = [it for it in catalogue() if it.id not in seen and it.notebook in started]
+        return picked + new[: n - len(picked)]
+
+    def stats(self) -> dict[str, dict[str, float]]:
+        """Per notebook: ``attempts``, ``pass_rate`` (share of non-Again ratings) and ``due`` now."""
+        known = {i.id: i for i in catalogue()}
+        out: dict[str, dict[str, float]] = {}
+        for a in self.store.attempts():
+            if a.item not in known:
+                continue
+            row = out.setdefault(known[a.item].notebook, {"attempts": 0, "passed": 0, "due": 0})
+            row["attempts"] += 1
+            row["passed"] += a.rating != 1
+        for it in self.due():
+            out.setdefault(it.notebook, {"attempts": 0, "passed": 0, "due": 0})["due"] += 1
+        return {
+            nb: {
+                "attempts": r["attempts"],
+                "pass_rate": r["passed"] / r["attempts"] if r["attempts"] else 0.0,
+                "due": r["due"],
+            }
+            for nb, r in sorted(out.items())
+        }
+
+
+def _known(item_id: str) -> bool:
+    try:
+        get(item_id)
+    except ValueError:
+        return False
+    return True
+
+
+_DEFAULT: Practice | None = None
+
+
+def _default() -> Practice:
+    global _DEFAULT
+    if _DEFAULT is None or _DEFAULT.store.path != default_path():
+        _DEFAULT = Practice()
+    return _DEFAULT
+
+
+def record(item_id: str, verdict: str, **kwargs) -> Review:
+    """``Practice().record`` on the default record (``default_path()``)."""
+    return _default().record(item_id, verdict, **kwargs)
+
+
+def today(n: int = 20) -> list[PracticeItem]:
+    """``Practice().today`` on the default record."""
+    return _default().today(n)
+
+
+def stats() -> dict[str, dict[str, float]]:
+    """``Practice().stats`` on the default record."""
+    return _default().stats()

@@ -1,0 +1,216 @@
+"""The practice record, its FSRS schedule, the Anki export and the terminal command."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import pty
+import select
+import sqlite3
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from fsrs import Card, Rating, Scheduler
+
+from lessonlib import practice
+from lessonlib.practice import Practice, PracticeStoreError, rating_for
+from lessonlib.practice.anki import build_deck, export_anki
+from lessonlib.practice.store import ENV_VAR, Store
+
+REPO = Path(__file__).resolve().parents[1]
+T0 = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    path = tmp_path / "record.sqlite3"
+    monkeypatch.setenv(ENV_VAR, str(path))
+    return path
+
+
+def test_the_catalogue_gathers_every_quiz_item_exercise_and_open_question():
+    from lessonlib import quiz
+    from lessonlib.exercises import registered_notebooks
+
+    items = practice.catalogue()
+    kinds = {k: [i for i in items if i.kind == k] for k in ("quiz", "exercise", "open")}
+    assert len(kinds["quiz"]) == len(quiz.bank())
+    assert len(kinds["exercise"]) == sum(len(r.exercises) for r in registered_notebooks().values())
+    assert kinds["open"] and all(i.rubric for i in kinds["open"])
+    assert len({i.id for i in items}) == len(items)
+    with pytest.raises(ValueError, match=r"item_id must be a practice id such as '04.q3'.*got 'zz'"):
+        practice.get("zz")
+
+
+@pytest.mark.parametrize(
+    ("verdict", "kwargs", "rating"),
+    [
+        ("pass", {}, Rating.Good),
+        ("pass", {"hints": 1}, Rating.Hard),
+        ("pass-after-hint", {"hints": 2}, Rating.Hard),
+        ("fail", {}, Rating.Again),
+        ("self-graded", {"score": 1.0}, Rating.Easy),
+        ("self-graded", {"score": 0.6}, Rating.Good),
+        ("self-graded", {"score": 0.4}, Rating.Hard),
+        ("self-graded", {"score": 0.0}, Rating.Again),
+    ],
+)
+def test_verdicts_map_to_fsrs_ratings(verdict, kwargs, rating):
+    assert rating_for(verdict, **kwargs) == rating
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "message"),
+    [
+        (("passed",), {}, "verdict must be one of"),
+        (("pass",), {"hints": -1}, "hints must be a count >= 0, got -1"),
+        (("self-graded",), {}, r"score must be the share of rubric points ticked.*got None"),
+        (("self-graded",), {"score": 1.5}, "got 1.5"),
+        (("pass",), {"score": 0.5}, "score is only for verdict 'self-graded'"),
+    ],
+)
+def test_bad_verdicts_are_named(args, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        rating_for(*args, **kwargs)
+
+
+def test_due_dates_move_as_the_fsrs_package_says(tmp_path):
+    p = Practice(tmp_path / "r.sqlite3")
+    scheduler, card = Scheduler(enable_fuzzing=False), Card()
+    at = T0
+    for verdict, rating in [("pass", Rating.Good), ("fail", Rating.Again), ("pass-after-hint", Rating.Hard)]:
+        review = p.record("04.q1", verdict, hints=1 if verdict == "pass-after-hint" else 0, at=at)
+        card, _ = scheduler.review_card(card, rating, at)
+        assert review.due == card.due and review.rating == rating.name
+        at = card.due + dt.timedelta(minutes=1)
+    assert [a.verdict for a in p.store.attempts("04.q1")] == ["pass", "fail", "pass-after-hint"]
+
+
+def test_today_serves_due_items_weakest_topic_first(tmp_path):
+    p = Practice(tmp_path / "r.sqlite3")
+    fresh = p.today(3, at=T0)
+    assert [i.notebook for i in fresh] == ["00"] * 3  # a new learner starts at the course map
+    a, b = practice.get("04.q1"), practice.get("05.q1")
+    assert a.topic != b.topic
+    p.record(a.id, "pass", at=T0)
+    p.record(b.id, "fail", at=T0)
+    later = T0 + dt.timedelta(days=30)
+    served = p.today(2, at=later)
+    assert [i.id for i in served] == [b.id, a.id]  # both due; the failed topic first
+    assert p.stats()["05"]["pass_rate"] == 0.0 and p.stats()["04"]["pass_rate"] == 1.0
+
+
+def test_the_record_survives_a_restart_in_another_process(db):
+    code = "from lessonlib import practice; practice.record('00.q1', 'pass'); practice.record('01.q2', 'pass')"
+    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, ENV_VAR: str(db)})
+    out = subprocess.run(
+        [sys.executable, "-c", "import json; from lessonlib import practice; print(json.dumps(practice.stats()))"],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, ENV_VAR: str(db)},
+    )
+    assert json.loads(out.stdout) == {
+        "00": {"attempts": 1, "pass_rate": 1.0, "due": 0},
+        "01": {"attempts": 1, "pass_rate": 1.0, "due": 0},
+    }
+
+
+def test_the_record_is_never_inside_the_repository(monkeypatch):
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    assert REPO not in practice.default_path().resolve().parents
+
+
+def test_a_corrupt_record_gets_a_clear_message_and_is_not_overwritten(tmp_path):
+    bad = tmp_path / "broken.sqlite3"
+    bad.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(PracticeStoreError, match=r"broken.sqlite3 is not a readable practice database.*Move it aside"):
+        Store(bad)
+    assert bad.read_bytes().startswith(b"this is not a database")
+
+
+def test_a_record_from_a_newer_version_is_refused(tmp_path):
+    path = tmp_path / "new.sqlite3"
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA user_version = 99")
+    con.close()
+    with pytest.raises(PracticeStoreError, match="newer lessonlib .schema 99"):
+        Store(path)
+
+
+def test_unknown_items_and_bad_durations_write_nothing(tmp_path):
+    p = Practice(tmp_path / "r.sqlite3")
+    with pytest.raises(ValueError, match="item_id must be a practice id"):
+        p.record("99.q9", "pass")
+    with pytest.raises(ValueError, match="seconds must be a duration >= 0"):
+        p.record("00.q1", "pass", seconds=-3)
+    assert p.store.attempts() == []
+
+
+def test_two_exports_have_the_same_guids_and_the_package_is_a_valid_anki_collection(tmp_path):
+    first, second = build_deck(), build_deck()
+    assert [n.guid for n in first.notes] == [n.guid for n in second.notes]
+    assert first.deck_id == second.deck_id
+    path = export_anki(tmp_path / "course.apkg")
+    with zipfile.ZipFile(path) as z:
+        assert "collection.anki2" in z.namelist()
+        z.extract("collection.anki2", tmp_path)
+    con = sqlite3.connect(tmp_path / "collection.anki2")
+    fields = [row[0].split("\x1f")[0] for row in con.execute("SELECT flds FROM notes")]
+    tags = " ".join(row[0] for row in con.execute("SELECT tags FROM notes"))
+    con.close()
+    assert sorted(fields) == sorted(i.id for i in practice.catalogue())
+    assert "nb-07" in tags and "open" in tags
+    with pytest.raises(ValueError, match=r"path must name an .apkg file"):
+        export_anki(tmp_path / "course.zip")
+
+
+def _drive(args: list[str], replies: list[str], env: dict, timeout: float = 60.0) -> str:
+    """Run ``python -m lessonlib.practice ARGS`` in a pseudo-terminal, answering each prompt in turn."""
+    main, child = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lessonlib.practice", *args], stdin=child, stdout=child, stderr=child, env=env
+    )
+    os.close(child)
+    seen, pending, deadline = b"", list(replies), time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([main], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(main, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+            if pending and seen.rstrip().endswith(b">") or (pending and seen.rstrip().endswith(b")")):
+                os.write(main, (pending.pop(0) + "\n").encode())
+        elif proc.poll() is not None:
+            break
+    proc.wait(timeout=10)
+    os.close(main)
+    return seen.decode(errors="replace")
+
+
+def test_the_terminal_command_runs_a_session_in_a_pseudo_terminal(db):
+    env = {**os.environ, ENV_VAR: str(db)}
+    text = _drive(["today", "--n", "2"], ["", "g", "", "m"], env)
+    assert "today: 2 items" in text and "[1/2] 00.q1" in text and "[2/2] 00.q2" in text
+    assert "recorded: Good" in text and "recorded: Again" in text
+    assert "00.q1: 100%" in text and "00.q2: 0%" in text
+    stats = _drive(["stats"], [], env)
+    assert "notebook 00:   2 attempts, pass rate 50%" in stats
+
+
+def test_a_mock_round_scores_each_question_by_its_rubric(db):
+    env = {**os.environ, ENV_VAR: str(db)}
+    text = _drive(["mock", "--minutes", "3"], ["", "1 2"], env)
+    assert "mock interview: 1 questions" in text
+    first = next(i for i in practice.catalogue() if i.kind == "open")
+    share = 2 / len(first.rubric)
+    assert f"{first.id}: {share:.0%}" in text
