@@ -24,7 +24,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 
 .PHONY: help install lab test lint format unit nbval nb outputs bench figures clean test-browser test-repeat test-offline browser
 
-.PHONY: slides student stamp-slides book test-colab
+.PHONY: slides student stamp-slides book test-colab cheatsheet
 
 help:
 	@echo "make lab     - install (first time) and open the course in JupyterLab"
@@ -35,6 +35,7 @@ help:
 	@echo "make slides  - one offline reveal.js deck (HTML + PDF) per notebook in build/slides/ (SLIDES_PDF=0: HTML only)"
 	@echo "make book    - the course as a static, searchable HTML site in build/book/ (from stored outputs)"
 	@echo "make student - student copies (no solutions, no outputs) in build/student/"
+	@echo "make cheatsheet - every notebook's interview answer on one page: docs/cheatsheet.md, build/cheatsheet/ (HTML + PDF)"
 	@echo "make test-browser - open every notebook in JupyterLab and every slide deck in headless Chromium (screenshots in test-artifacts/)"
 	@echo "make test-repeat  - run every notebook 3 times offline; checked numbers must agree (NB=03 for one)"
 	@echo "make test-offline - run every notebook once offline against its stored checked outputs"
@@ -124,6 +125,10 @@ slides: $(STAMP) $(if $(filter 1,$(SLIDES_PDF)),browser)
 
 student: $(STAMP)
 	$(BIN)/python tools/student.py --out build/student
+
+# The cheat sheet: docs/cheatsheet.md (a book page) and an HTML + PDF copy (headless Chromium) in build/cheatsheet/.
+cheatsheet: $(STAMP) browser
+	$(BIN)/python tools/cheatsheet.py --html build/cheatsheet --pdf
 
 # Write slide metadata into the notebooks themselves (metadata only; decks do not need it).
 stamp-slides: $(STAMP)

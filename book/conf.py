@@ -30,6 +30,7 @@ include_patterns = [
     "docs/glossary.md",
     "docs/references.md",
     "docs/teaching_guide.md",
+    "docs/cheatsheet.md",
 ]
 exclude_patterns = ["build", ".venv", "**/.ipynb_checkpoints"]
 
@@ -79,6 +80,7 @@ notebooks/*
 :maxdepth: 1
 :caption: Reference
 
+docs/cheatsheet
 docs/glossary
 docs/references
 docs/teaching_guide
