@@ -40,6 +40,7 @@ from lessonlib.exercises import (
     PASS,
     Feedback,
     WrongAnswer,
+    _option_set,
     _run,
     number,
 )
@@ -113,18 +114,26 @@ def _quiz_dir():
     return resources.files("lessonlib").joinpath("content", "quiz")
 
 
-@cache
 def load(notebook: str) -> tuple[Item, ...]:
     """The items of ``lessonlib/content/quiz/<notebook>.yaml`` (``notebook`` like ``"04"``), validated.
 
     Raises:
         ValueError: for an unknown notebook or a malformed item (naming the file and the item).
+        TypeError: for a ``notebook`` that is not a string (e.g. ``4`` for ``"04"``).
     """
+    if not isinstance(notebook, str):
+        kind = type(notebook).__name__
+        raise TypeError(f"notebook must be a two-digit string such as '04', got {kind} {notebook!r:.40}")
+    if notebook not in notebooks():
+        raise ValueError(f"notebook must be one of {notebooks()}, got {notebook!r:.40}")
+    return _load(notebook)
+
+
+@cache
+def _load(notebook: str) -> tuple[Item, ...]:
     import yaml
 
     path = _quiz_dir().joinpath(f"{notebook}.yaml")
-    if not (isinstance(notebook, str) and path.is_file()):
-        raise ValueError(f"notebook must be one of {notebooks()}, got {notebook!r}")
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or []
     items = tuple(_validate(r, f"{notebook}.yaml") for r in raw)
     ids = [i.id for i in items]
@@ -143,20 +152,34 @@ def bank(topics: Any = None) -> list[Item]:
     items = [i for nb in notebooks() for i in load(nb)]
     if topics is None:
         return items
-    wanted = {topics} if isinstance(topics, str) else set(topics)
     known = {i.topic for i in items}
+    if isinstance(topics, str):
+        wanted = {topics}
+    elif isinstance(topics, (list, tuple, set, frozenset)) and all(isinstance(t, str) for t in topics) and topics:
+        wanted = set(topics)
+    else:
+        raise TypeError(
+            f"topics must be None, a topic tag (a string) or a non-empty list of tags such as "
+            f"{sorted(known)[:2]}, got {topics!r:.60}"
+        )
     if not wanted <= known:
         raise ValueError(f"topics must be among {sorted(known)}, got {sorted(wanted - known)}")
     return [i for i in items if i.topic in wanted]
 
 
 def item(item_id: str) -> Item:
-    """The item with id ``"NN.qK"``."""
-    nb = item_id.split(".")[0] if isinstance(item_id, str) else None
+    """The item with id ``"NN.qK"``.
+
+    Raises:
+        TypeError: ``item_id`` is not a string. ValueError: no item has that id.
+    """
+    if not isinstance(item_id, str):
+        raise TypeError(f"item_id must be an id string such as '04.q3', got {type(item_id).__name__} {item_id!r:.40}")
+    nb = item_id.split(".")[0]
     for it in load(nb) if nb in notebooks() else ():
         if it.id == item_id:
             return it
-    raise ValueError(f"item_id must be an id such as '04.q3', got {item_id!r}")
+    raise ValueError(f"item_id must be an id such as '04.q3', got {item_id!r:.40}")
 
 
 def _markdown(it: Item, label: str | None = None) -> str:
@@ -227,10 +250,7 @@ def _grade(it: Item, answer: Any) -> str | None:
         else:
             picks = [answer]
     else:
-        try:
-            picks = list(answer)
-        except TypeError:
-            raise WrongAnswer("give a set of options, e.g. {'a', 'c'}.") from None
+        picks = list(_option_set(answer, "your selection"))
     picked = {_resolve(it, p) for p in picks}
     want = set(it.answer)
     if picked == want:

@@ -66,7 +66,13 @@ unless it passes. The engine does the rest:
   raises is a ``CHECKER BUG``. Graders reject a malformed answer with ``raise WrongAnswer("hint")``
   or by returning the hint; ``expect_tensor`` / ``as_number`` / ``as_vector`` do it for you.
 * An object the learner's function *returns* and the probe then calls (a transform, a closure) is
-  wrapped with ``learner(obj, "your eval transform")`` so that its errors are the learner's too.
+  wrapped with ``learner(obj, "your eval transform")`` so that its errors are the learner's too (and a
+  non-callable gets TRY AGAIN instead of being called).
+* Every value a learner can type gets a verdict: ``as_number``, ``as_vector``, ``as_bool`` and the
+  option reader behind ``choice`` turn strings, arrays of strings or objects, ``10**400``, complex
+  numbers (accepted only with a zero imaginary part), NaN/inf, dicts, nested lists, ... into TRY AGAIN
+  with a format hint, and accept ``Fraction``/``Decimal`` as numbers. ``tests/test_checker_verdicts.py``
+  feeds such values to every checker: CHECKER BUG stays reserved for our own faults.
 * ``EX.exercises[k]`` is the ``Exercise`` record: ``solution``, ``wrong``, ``variants``, ``hints``,
   ``explanation`` and ``secrets`` (strings that wrong-answer feedback must never contain; by default
   derived from the solution: a number at 2-4 significant digits, each correct option's name).
@@ -75,9 +81,9 @@ unless it passes. The engine does the rest:
 Notebooks hold no solution cells and no call to ``reveal``; the prose under an exercise says
 "stuck? ``nb08.hint(1)``, then ``nb08.hint(1, level=2)``, then ``nb08.reveal(1)``".
 
-Helpers for graders: ``number`` (direction and rough factor, recorded mistakes), ``choice`` (how many
+Helpers for graders: ``number`` (direction and a rough factor band in words, recorded mistakes), ``choice`` (how many
 picks are wrong and how many missing, one wrong pick explained), ``vector``/``as_vector`` (lists,
-numpy, tensors of any float dtype), ``cases`` (named probes, first failure reported).
+numpy, tensors of any real dtype), ``as_bool`` (one boolean), ``cases`` (named probes, first failure reported).
 The generic graders ``grade_number``, ``grade_choice``, ``grade_tensor`` and ``grade_function``
 grade an answer against an expected value on the same engine, without a registry (they are named
 ``grade_*`` so they are never confused with the input validators ``lessonlib.utils.check_*``).
@@ -85,8 +91,11 @@ grade an answer against an expected value on the same engine, without a registry
 
 from __future__ import annotations
 
+import decimal
 import inspect
+import itertools
 import math
+import numbers
 import os
 import sys
 import traceback
@@ -111,6 +120,7 @@ __all__ = [
     "learner",
     "number",
     "as_number",
+    "as_bool",
     "choice",
     "vector",
     "as_vector",
@@ -275,11 +285,22 @@ class LearnerFunction:
 
 
 def learner(obj: Any, what: str = "the object your function returned", *, allow_none: bool = False) -> Any:
-    """Wrap ``obj`` (something the learner's code returned) so that calling it is probed like the learner's
-    own function; a non-callable ``obj`` is returned unchanged."""
-    if callable(obj) and not isinstance(obj, (LearnerFunction, torch.Tensor)):
-        return LearnerFunction(obj, what, allow_none=allow_none)
-    return obj
+    """Wrap ``obj`` (something the learner's code returned and the probe will call) so that calling it is
+    probed like the learner's own function.
+
+    Raises:
+        WrongAnswer: when ``obj`` is not callable (``...`` is NOT ATTEMPTED, ``None`` RETURNED NONE), so a
+            probe never calls a learner's list or tensor and fails as a CHECKER BUG.
+    """
+    if obj is Ellipsis:
+        raise _Placeholder(what)
+    if obj is None:
+        raise _ReturnedNone(what)
+    if isinstance(obj, LearnerFunction):
+        return obj
+    if not callable(obj) or isinstance(obj, torch.Tensor):
+        raise WrongAnswer(f"{what} must be callable (a function or a transform), got {type(obj).__name__}.")
+    return LearnerFunction(obj, what, allow_none=allow_none)
 
 
 def _learner_line(exc: BaseException) -> str:
@@ -333,29 +354,84 @@ def _outcome_of_exception(exc: BaseException, checker_files: Iterable[str] = ())
 # ----------------------------------------------------------------------------------------------
 
 
-def as_number(answer: Any, what: str = "the answer") -> float:
-    """``answer`` as a float: Python numbers, numpy scalars, 0-d or one-element arrays and tensors.
+#: The most entries a selection or a vector answer may have before it is refused unread.
+_MAX_ENTRIES = 10_000
+
+
+def _unwrap(answer: Any, what: str) -> Any:
+    """A one-element tensor, array or numpy scalar as the Python scalar it holds (other values unchanged).
 
     Raises:
-        WrongAnswer: for a bool, a string, or anything with more than one value (with a hint).
+        WrongAnswer: for a tensor or array with more or fewer than one element, or a boolean tensor.
     """
-    if isinstance(answer, (bool, np.bool_)):
-        raise WrongAnswer(f"{what} must be a number, not the boolean {answer}.")
-    if isinstance(answer, str):
-        raise WrongAnswer(f"{what} must be a number, not the string {answer!r}: write it without quotes.")
     if isinstance(answer, torch.Tensor):
         if answer.numel() != 1:
             raise WrongAnswer(f"{what} must be one number, got a tensor of shape {tuple(answer.shape)}.")
         if answer.dtype == torch.bool:
             raise WrongAnswer(f"{what} must be a number, not a boolean tensor.")
-        return float(answer.detach().cpu().double().reshape(()))
+        return answer.detach().cpu().reshape(()).item()
     if isinstance(answer, np.ndarray):
-        if answer.size != 1 or answer.dtype == bool:
+        if answer.size != 1:
             raise WrongAnswer(f"{what} must be one number, got an array of shape {answer.shape}.")
-        return float(answer.reshape(()))
-    if isinstance(answer, (int, float, np.integer, np.floating)):
-        return float(answer)
-    raise WrongAnswer(f"{what} must be a number, got {type(answer).__name__}.")
+        answer = answer.reshape(()).item()  # an object array gives back the object it holds
+        if isinstance(answer, (torch.Tensor, np.ndarray)):
+            raise WrongAnswer(f"{what} must be a number, got an array holding a {type(answer).__name__}.")
+    if isinstance(answer, np.generic):
+        answer = answer.item()
+    return answer
+
+
+def as_number(answer: Any, what: str = "the answer", *, finite: bool = True) -> float:
+    """``answer`` as a float: every way a learner may write one real number.
+
+    Accepted: Python ``int``/``float``, ``fractions.Fraction``, ``decimal.Decimal``, numpy scalars, and
+    0-d or one-element arrays and tensors of any real dtype (an object array holding one number too);
+    a complex value whose imaginary part is exactly 0 counts as its real part.
+
+    Raises:
+        WrongAnswer: with a hint, for a bool, a string or bytes, a complex number with a non-zero
+            imaginary part, an integer too large for a float (such as ``10**400``), more or fewer than
+            one value, any other type, and (when ``finite``, the default) NaN or ±inf.
+    """
+    value = _unwrap(answer, what)
+    if isinstance(value, bool):
+        raise WrongAnswer(f"{what} must be a number, not the boolean {value}.")
+    if isinstance(value, (str, bytes)):
+        raise WrongAnswer(f"{what} must be a number, not the string {value!r:.40}: write it without quotes.")
+    if isinstance(value, complex):
+        if value.imag != 0:
+            raise WrongAnswer(f"{what} must be a real number; yours has an imaginary part.")
+        value = value.real
+    if not isinstance(value, (numbers.Real, decimal.Decimal)):
+        raise WrongAnswer(f"{what} must be a number, got {type(value).__name__}.")
+    try:
+        out = float(value)
+    except OverflowError:
+        raise WrongAnswer(f"{what} is too large to be a float (beyond about 1.8e308); check its magnitude.") from None
+    except ValueError:  # a signalling Decimal NaN
+        out = math.nan
+    if finite and not math.isfinite(out):
+        raise WrongAnswer(f"{what} is {out}; it must be a finite number.")
+    return out
+
+
+def as_bool(answer: Any, what: str = "the answer") -> bool:
+    """``answer`` as a bool: ``True``/``False``, a numpy bool, or a one-element boolean array or tensor.
+
+    Raises:
+        WrongAnswer: for anything else (a number, a string, a tensor of several values, ...).
+    """
+    if isinstance(answer, (torch.Tensor, np.ndarray)):
+        is_bool = answer.dtype == torch.bool if isinstance(answer, torch.Tensor) else answer.dtype == bool
+        if not is_bool:
+            raise WrongAnswer(f"{what} must be True or False, got a {type(answer).__name__} of dtype {answer.dtype}.")
+        n = answer.numel() if isinstance(answer, torch.Tensor) else answer.size
+        if n != 1:
+            raise WrongAnswer(f"{what} must be one True or False, got {n} values.")
+        return bool(answer.reshape(()).item())
+    if isinstance(answer, (bool, np.bool_)):
+        return bool(answer)
+    raise WrongAnswer(f"{what} must be True or False, got {type(answer).__name__}.")
 
 
 def _factor_phrase(value: float, expected: float) -> str:
@@ -370,13 +446,15 @@ def _factor_phrase(value: float, expected: float) -> str:
     else:
         direction = "too small" if value > 0 else "too large (less negative than it should be)"
     r = ratio if ratio >= 1 else 1 / ratio
+    # bands in words, never a digit: "a factor of 12" said to the answer 1 would state the answer 12
     if r < 1.15:
         return f"close, but {direction} by more than the question's tolerance"
     if r < 1.75:
-        return f"{direction}, by less than a factor of 2"
-    if r < 15:
-        return f"{direction}, by about a factor of {round(r)}"
-    return f"{direction}, by more than a factor of 10 (a unit or a scale step?)"
+        return f"{direction}, by less than a factor of two"
+    for top, band in ((3, "two to three"), (5, "three to five"), (10, "five to ten")):
+        if r < top:
+            return f"{direction}, by a factor of {band}"
+    return f"{direction}, by a factor of ten or more (a unit or a scale step?)"
 
 
 def number(
@@ -398,8 +476,6 @@ def number(
     if tol is None and rel is None:
         rel = 1e-2
     value = as_number(answer, what)
-    if not math.isfinite(value):
-        raise WrongAnswer(f"{what} is {value}; it must be a finite number.")
     bound = max(tol or 0.0, (rel or 0.0) * abs(expected))
     if abs(value - expected) <= bound:
         return None
@@ -411,14 +487,36 @@ def number(
 
 
 def _option_set(answer: Any, what: str) -> set[Any]:
-    if isinstance(answer, str):
-        return {answer}
+    """The picks of a selection (a set, list, tuple, array or one string) as a set of hashable values.
+
+    Raises:
+        WrongAnswer: for a dict, a tensor, a non-iterable value, a pick that cannot be an option (a list,
+            an array) or more than ``_MAX_ENTRIES`` picks.
+    """
+    usage = f"{what} must be a set of options such as {{'a', 'b'}}"
+    if isinstance(answer, (str, np.str_)):
+        return {str(answer)}
     if isinstance(answer, Mapping):
-        raise WrongAnswer(f"{what} must be a set of options such as {{'a', 'b'}}, got a dict.")
+        raise WrongAnswer(f"{usage}, got a dict.")
+    if isinstance(answer, torch.Tensor):
+        raise WrongAnswer(f"{usage}, got a tensor.")
+    if isinstance(answer, np.ndarray):
+        answer = answer.ravel()
     try:
-        return set(answer)
+        picks = list(itertools.islice(iter(answer), _MAX_ENTRIES + 1))
     except TypeError:
-        raise WrongAnswer(f"{what} must be a set of options such as {{'a', 'b'}}, got {answer!r:.60}.") from None
+        raise WrongAnswer(f"{usage}, got {type(answer).__name__}.") from None
+    if len(picks) > _MAX_ENTRIES:
+        raise WrongAnswer(f"{usage}; yours has more than {_MAX_ENTRIES} picks.")
+    out = set()
+    for p in picks:
+        p = p.item() if isinstance(p, np.generic) else p
+        try:
+            hash(p)
+        except TypeError:
+            raise WrongAnswer(f"{usage}: each pick is one option, got a {type(p).__name__} among them.") from None
+        out.add(p)
+    return out
 
 
 def choice(
@@ -459,20 +557,51 @@ def choice(
 
 
 def as_vector(answer: Any, length: int | None = None, what: str = "the answer") -> torch.Tensor:
-    """``answer`` (a list, tuple, numpy array or tensor of any float/int dtype) as a float64 CPU vector.
+    """``answer`` (a list, tuple, numpy array or tensor of any real dtype) as a float64 CPU vector.
+
+    Entries are read like ``as_number`` reads one number (``Fraction``/``Decimal`` entries and complex
+    entries with a zero imaginary part are accepted); NaN and ±inf entries are kept (``vector`` marks
+    them wrong).
 
     Raises:
-        WrongAnswer: when it is not a flat sequence of numbers of ``length`` entries.
+        WrongAnswer: when it is not a flat sequence of numbers of ``length`` entries (a string, a dict,
+            a set, booleans, strings or complex numbers inside, a ragged list, ...).
     """
+    usage = f"{what} must be a sequence of numbers"
     if isinstance(answer, (str, bytes)):
-        raise WrongAnswer(f"{what} must be a sequence of numbers, not a string.")
-    try:
-        if isinstance(answer, torch.Tensor):
-            t = answer.detach().cpu().to(torch.float64)
-        else:
-            t = torch.as_tensor(np.asarray(answer, dtype=np.float64))
-    except (TypeError, ValueError):
-        raise WrongAnswer(f"{what} must be a sequence of numbers, got {type(answer).__name__}.") from None
+        raise WrongAnswer(f"{usage}, not a string.")
+    if isinstance(answer, (Mapping, set, frozenset)):
+        raise WrongAnswer(f"{usage} in order (a list or a tensor), got a {type(answer).__name__}.")
+    if isinstance(answer, torch.Tensor):
+        t = answer.detach().cpu()
+        if t.dtype == torch.bool:
+            raise WrongAnswer(f"{usage}, not booleans.")
+        if t.is_complex():
+            if bool((t.imag != 0).any()):
+                raise WrongAnswer(f"{usage}; yours has entries with an imaginary part.")
+            t = t.real
+        t = t.to(torch.float64)
+    else:
+        try:
+            arr = np.asarray(answer)
+        except (TypeError, ValueError, OverflowError):
+            raise WrongAnswer(f"{usage}, got {type(answer).__name__} (a ragged or mixed list?).") from None
+        if arr.size > _MAX_ENTRIES:
+            raise WrongAnswer(f"{usage}; yours has {arr.size} entries.")
+        if arr.dtype.kind == "b":
+            raise WrongAnswer(f"{usage}, not booleans.")
+        if arr.dtype.kind in "US":
+            raise WrongAnswer(f"{usage}, not strings: write them without quotes.")
+        if arr.dtype.kind == "c":
+            if bool((arr.imag != 0).any()):
+                raise WrongAnswer(f"{usage}; yours has entries with an imaginary part.")
+            arr = arr.real
+        if arr.dtype.kind == "O":
+            flat = [as_number(v, f"each entry of {what}", finite=False) for v in arr.ravel()]
+            arr = np.asarray(flat, dtype=np.float64).reshape(arr.shape)
+        if arr.dtype.kind not in "iuf":
+            raise WrongAnswer(f"{usage}, got an array of dtype {arr.dtype}.")
+        t = torch.as_tensor(arr.astype(np.float64))
     if t.ndim != 1:
         raise WrongAnswer(f"{what} must be a flat vector, got shape {tuple(t.shape)}.")
     if length is not None and t.numel() != length:

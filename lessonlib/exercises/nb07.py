@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from lessonlib.exercises import Notebook, choice, number
+from lessonlib.exercises import Notebook, as_bool, choice, number
 from lessonlib.utils import make_generator, normal
 
 __all__ = [
@@ -325,7 +325,10 @@ def check_in_place_probe(probe: Any) -> str | None:
     ``x`` ``[B, C, H, W]`` and pass every one that does not."""
     for label, fn, modifies in _PROBE_TARGETS:
         verdict = probe(fn)
-        flagged = bool(verdict)
+        if verdict is None or isinstance(verdict, str):
+            flagged = bool(verdict)
+        else:  # the contract is a message or None; a bool (or a one-element bool tensor) reads as a verdict too
+            flagged = as_bool(verdict, "your probe's verdict (None, or a message saying what it found)")
         if flagged and not modifies:
             return f"{label} leaves its input alone, but your probe flagged it."
         if modifies and not flagged:
