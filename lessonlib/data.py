@@ -483,3 +483,95 @@ def load_diabetes() -> Table:
         "disease progression one year after baseline",
         PROVENANCE["diabetes"],
     )
+
+
+# ----------------------------------------------------------------------------------------------
+# 3-D: the MNI152 brain template (notebook 12)
+# ----------------------------------------------------------------------------------------------
+
+PROVENANCE["mni152"] = Provenance(
+    "mni152",
+    "ICBM 2009a nonlinear symmetric MNI152 template (T1 and grey/white-matter probability maps) as "
+    "shipped inside the nilearn wheel (nilearn/datasets/data/mni_icbm152_*_tal_nlin_sym_09a_converted.nii.gz)",
+    "template (c) 1993-2009 Louis Collins, McConnell Brain Imaging Centre, MNI, McGill University: use, copy, "
+    "modify and distribute for any purpose without fee, with the copyright notice (MNI's licence for the "
+    "ICBM 2009 templates; nilearn's own description says 'unknown'); nilearn is BSD-3",
+    "T1: MR signal with no physical unit, stored by nilearn as uint8 0..255 and scaled here to [0, 1]; gm, wm: "
+    "tissue probabilities in [0, 1]; labels 0 = background/CSF, 1 = grey matter, 2 = white matter",
+    "[1, 189, 233, 197] at 1 mm (axial slices superior to inferior, rows anterior to posterior, columns "
+    "patient's right to left), cropped to the brain and averaged to the chosen isotropic spacing",
+    "Fonov et al., 'Unbiased average age-appropriate atlases for pediatric studies', NeuroImage 2011; "
+    "Fonov et al., 'Unbiased nonlinear average age-appropriate brain templates from birth to adulthood', "
+    "NeuroImage 2009",
+)
+PROVENANCE["ct_small"] = Provenance(
+    "ct_small",
+    "pydicom test file CT_small.dcm (ships inside the pydicom package; read with pydicom.dcmread in notebook 12)",
+    "pydicom test data; pydicom is MIT-licensed",
+    "stored integers; Hounsfield units = RescaleSlope x stored + RescaleIntercept (1 and -1024 in this file); "
+    "PixelSpacing 0.661 mm, SliceThickness 5 mm",
+    "[128, 128] int16, one axial slice",
+)
+__all__ += ["BrainVolume", "load_brain_mri"]
+
+
+@dataclass(frozen=True)
+class BrainVolume:
+    """One MR volume with its tissue maps, all ``[1, D, H, W]`` float32 except ``labels`` ``[D, H, W]`` int64.
+
+    ``spacing`` is the voxel size in mm per axis ``(d, h, w)``; the volume carries it explicitly
+    because a tensor alone does not know it.
+    """
+
+    t1: torch.Tensor
+    gm: torch.Tensor
+    wm: torch.Tensor
+    labels: torch.Tensor
+    spacing: tuple[float, float, float]
+    provenance: Provenance = field(repr=False)
+
+
+@lru_cache(maxsize=1)
+def _mni152_cached() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    import nibabel as nib
+
+    base = resources.files("nilearn") / "datasets" / "data"
+    arrays = []
+    for kind in ("t1", "gm", "wm"):
+        path = base / f"mni_icbm152_{kind}_tal_nlin_sym_09a_converted.nii.gz"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} is missing; the nilearn wheel ships it (make install)")
+        arr = np.asarray(nib.load(str(path)).dataobj, dtype=np.float32) / 255.0  # RAS+: x right, y anterior, z up
+        arrays.append(np.ascontiguousarray(arr[::-1, ::-1, ::-1].transpose(2, 1, 0)))  # -> (S->I, A->P, R->L)
+    return tuple(arrays)
+
+
+def load_brain_mri(*, spacing: int = 2, margin_mm: int = 4) -> BrainVolume:
+    """The MNI152 2009a T1 template with grey- and white-matter maps, at an isotropic ``spacing``.
+
+    The 1 mm volumes are cropped to the brain (grey + white matter probability > 0.1) plus
+    ``margin_mm``, then averaged over blocks of ``spacing`` voxels per axis (an antialiased
+    downsampling: a voxel of the result is the mean of the 1 mm voxels it covers). Labels are the
+    most probable of background/CSF (1 - gm - wm), grey matter and white matter.
+
+    Args:
+        spacing: voxel size of the result in mm, an integer 1..8 (2 gives ``[1, 80, 95, 76]``).
+        margin_mm: mm kept around the brain's bounding box, an integer 0..20.
+
+    Returns:
+        ``BrainVolume`` (new tensors on the CPU; ``provenance`` is ``PROVENANCE["mni152"]``).
+    """
+    spacing = check_int(spacing, "spacing", low=1, high=8)
+    margin_mm = check_int(margin_mm, "margin_mm", low=0, high=20)
+    t1, gm, wm = _mni152_cached()
+    brain = np.argwhere(gm + wm > 0.1)
+    lo = np.maximum(brain.min(0) - margin_mm, 0)
+    hi = np.minimum(brain.max(0) + 1 + margin_mm, t1.shape)
+    hi = lo + (hi - lo) // spacing * spacing  # whole blocks only
+    crop = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
+    vols = [torch.from_numpy(a[crop].copy())[None, None] for a in (t1, gm, wm)]
+    vols = [torch.nn.functional.avg_pool3d(v, spacing)[0] if spacing > 1 else v[0] for v in vols]
+    t1_t, gm_t, wm_t = vols
+    labels = torch.stack([(1 - gm_t - wm_t).clamp(min=0), gm_t, wm_t]).argmax(0)[0]
+    s = float(spacing)
+    return BrainVolume(t1_t, gm_t, wm_t, labels, (s, s, s), PROVENANCE["mni152"])

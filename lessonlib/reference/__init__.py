@@ -23,12 +23,14 @@ Modules (one per technique family, named after the fast module they are the orac
   swaps, Mosaic and Copy-Paste (11)
 * ``pipeline``: random resized crop + flip + colour jitter, the augmentation notebook 13 runs in
   ``DataLoader`` workers and on the device (13)
+* ``volumes``: 3-D CT/MR volumes: HU windows and dose noise, resampling to a spacing, affine and
+  elastic warps in mm, bias field, k-space motion, ghosting, spike and Gibbs ringing, Dice (12)
 
 Nothing here imports the rest of ``lessonlib``: the layer is the floor of the import graph
 beside ``utils`` (``tests/test_import_graph.py``). Show a function in a notebook with
 ``lessonlib.show_source(reference.mixing.mixup)``.
 """
 
-from lessonlib.reference import calibration, dense, ecg, mixing, pipeline, policies, selfsup, tabular, tta
+from lessonlib.reference import calibration, dense, ecg, mixing, pipeline, policies, selfsup, tabular, tta, volumes
 
-__all__ = ["calibration", "dense", "ecg", "mixing", "pipeline", "policies", "selfsup", "tabular", "tta"]
+__all__ = ["calibration", "dense", "ecg", "mixing", "pipeline", "policies", "selfsup", "tabular", "tta", "volumes"]
