@@ -14,9 +14,9 @@ pixels come out darker; the interiors agree. Note the sign: torchvision's ``affi
 angles clockwise, its ``rotate`` (and this module) counter-clockwise.
 
 D4 (``D4_NAMES``, ``dihedral``, ``dihedral_inverse``, ``RandomDihedral``): the 8 symmetries of the
-square as exact pixel permutations, and on boxes and key points as exact coordinate maps. They are
-shared by ``presets`` (training pipelines, which re-export them) and ``tta`` (test-time views and
-their inverses).
+square as exact pixel permutations, and on boxes and key points as exact coordinate maps; the pixel
+maps equal ``reference.tta.d4``/``d4_inverse``. This is D4's one home: ``presets`` (the histopathology
+pipeline) and ``tta`` (test-time views and their inverses) import it from here and re-export nothing.
 """
 
 from __future__ import annotations
@@ -218,10 +218,11 @@ def _check_pixels(x: object) -> torch.Tensor:
 
 
 def dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
-    """Apply D4 element ``k`` to the last two dimensions of ``x`` (``[..., H, W]``), exactly.
+    """The same result as ``reference.tta.d4``; adds validation and a copy for ``k = 0`` (never a view).
 
-    Element k: horizontal flip if ``k >= 4``, then ``k % 4`` counter-clockwise quarter turns
-    (``torch.rot90`` on dims (-2, -1)). Pure index permutation: no interpolation, any dtype, any
+    Apply D4 element ``k`` to the last two dimensions of ``x`` (``[..., H, W]``), exactly. Element k:
+    horizontal flip if ``k >= 4``, then ``k % 4`` counter-clockwise quarter turns (``torch.rot90`` on
+    dims (-2, -1)). Pure index permutation: no interpolation, any dtype, any
     device; returns a new tensor. Odd quarter turns swap H and W.
     """
     k = _check_k(k)
@@ -231,7 +232,11 @@ def dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
 
 
 def dihedral_inverse(x: torch.Tensor, k: int) -> torch.Tensor:
-    """Undo ``dihedral(·, k)``: ``dihedral_inverse(dihedral(x, k), k)`` equals ``x`` exactly."""
+    """The same result as ``reference.tta.d4_inverse``; adds validation and a copy for ``k = 0``.
+
+    Undo ``dihedral(·, k)``: ``dihedral_inverse(dihedral(x, k), k)`` equals ``x`` exactly (a turn of
+    ``−(k % 4)`` quarters, then the flip when ``k >= 4``). Tensors ``[..., H, W]``, any dtype and device.
+    """
     k = _check_k(k)
     x = _check_pixels(x)
     out = torch.rot90(x, -(k % 4), dims=(-2, -1)) if k % 4 else x.clone()

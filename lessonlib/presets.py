@@ -1,7 +1,7 @@
 """Modality presets on ``torchvision.transforms.v2``, stain augmentation, and train/eval consistency.
 
-The dihedral group D4 (``D4_NAMES``, ``dihedral``, ``dihedral_inverse``, ``RandomDihedral``) lives in
-``lessonlib.geometric`` and is re-exported here, where the histopathology preset uses it.
+The dihedral group D4 (``D4_NAMES``, ``dihedral``, ``dihedral_inverse``, ``RandomDihedral``) has one home,
+``lessonlib.geometric``; the histopathology preset uses ``geometric.RandomDihedral`` (not re-exported here).
 
 Presets (``chest_xray``, ``histopathology``, ``natural_image``) return a ``SeededCompose`` of v2
 transforms. Each ``train=False`` pipeline is deterministic and hands the model exactly the same
@@ -27,7 +27,7 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
-from lessonlib.geometric import D4_NAMES, RandomDihedral, dihedral, dihedral_inverse
+from lessonlib.geometric import RandomDihedral
 from lessonlib.utils import (
     check_bool,
     check_generator,
@@ -42,10 +42,6 @@ from lessonlib.utils import (
 )
 
 __all__ = [
-    "D4_NAMES",
-    "dihedral",
-    "dihedral_inverse",
-    "RandomDihedral",
     "CheckImage",
     "ToUnitFloat",
     "RandomWindowLevel",

@@ -9,9 +9,8 @@ from hypothesis import strategies as st
 
 from lessonlib import augment as A
 from lessonlib import models, training
-from lessonlib.geometric import random_affine
+from lessonlib.geometric import dihedral, random_affine
 from lessonlib.mixing import cutmix, mixup, soft_targets
-from lessonlib.presets import dihedral
 from lessonlib.utils import make_generator
 
 K = 7

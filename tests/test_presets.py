@@ -17,22 +17,19 @@ from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
 from lessonlib import data, make_generator
+from lessonlib.geometric import D4_NAMES, RandomDihedral, dihedral, dihedral_inverse
 from lessonlib.presets import (
     CXR_MEAN,
     CXR_STD,
-    D4_NAMES,
     IMAGENET_MEAN,
     IMAGENET_STD,
     PRESETS,
     ErasePixels,
-    RandomDihedral,
     RandomWindowLevel,
     ToUnitFloat,
     chest_xray,
     consistency_problems,
     describe_output,
-    dihedral,
-    dihedral_inverse,
     histopathology,
     natural_image,
 )

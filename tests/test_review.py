@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from lessonlib import review
 from lessonlib.exercises import ExerciseFailed, nb07
-from lessonlib.review import answers, buggy, checks, measure
+from lessonlib.review import answers, buggy, checks, drills, measure, sources
 from lessonlib.utils import make_generator
 
 NAMES = review.names()
@@ -77,8 +77,8 @@ def test_checks_are_deterministic_and_leave_global_random_state_alone():
     import numpy as np
 
     torch_state, np_state = torch.random.get_rng_state(), np.random.get_state()  # noqa: NPY002 - checking it is untouched
-    first = [review._probe(getattr(buggy, s.function), n)[2] for n, s in review.SNIPPETS.items()]
-    second = [review._probe(getattr(buggy, s.function), n)[2] for n, s in review.SNIPPETS.items()]
+    first = [drills.probe(getattr(buggy, s.function), n)[2] for n, s in review.SNIPPETS.items()]
+    second = [drills.probe(getattr(buggy, s.function), n)[2] for n, s in review.SNIPPETS.items()]
     assert first == second
     assert torch.equal(torch.random.get_rng_state(), torch_state)
     after = np.random.get_state()  # noqa: NPY002
@@ -235,6 +235,45 @@ def test_answer_cutmix_label_equals_pasted_area(b, h, w, alpha, seed):
     torch.testing.assert_close(partner_weight, from_partner, atol=1e-6, rtol=0)
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    b=st.integers(1, 5),
+    h=st.integers(2, 24),
+    w=st.integers(2, 24),
+    alpha=st.floats(0.2, 4.0),
+    seed=st.integers(0, 2**16),
+)
+def test_review_cutmix_and_mixup_agree_with_the_reference(b, h, w, alpha, seed):
+    """answers.cutmix (and buggy.cutmix's pixels) = reference.mixing.cutmix with reference.mixing.cutmix_box
+    on the same draws: one box convention in the whole course (odd sides included). Exact pixels; λ to
+    float32 rounding of the drawn λ; answers.mixup = reference.mixing.mixup to 1e-6."""
+    from lessonlib import reference
+    from lessonlib.utils import randint, randperm, sample_beta
+
+    g = make_generator(seed)
+    x, y = torch.rand(b, 2, h, w, generator=g), torch.softmax(torch.randn(b, 3, generator=g), 1)
+    roll = (torch.arange(b) - 1) % b  # the drills pair i with i - 1 (torch.roll)
+    # replay the drill's draws: λ (float32, as sample_beta's default), then the centre (row, then column)
+    g = make_generator(seed + 1)
+    lam_p = float(sample_beta(alpha, alpha, generator=g))
+    cy, cx = int(randint(0, h, 1, generator=g)), int(randint(0, w, 1, generator=g))
+    box = reference.mixing.cutmix_box(lam_p, cx, cy, h, w)
+    want_x, want_y, _ = reference.mixing.cutmix(x, y, [box] * b, roll)
+    for module in (answers, buggy):
+        x_mix, _ = module.cutmix(x, y, alpha=alpha, generator=make_generator(seed + 1))
+        assert torch.equal(x_mix, want_x), module.__name__
+    _, y_mix = answers.cutmix(x, y, alpha=alpha, generator=make_generator(seed + 1))
+    torch.testing.assert_close(y_mix, want_y, rtol=0, atol=1e-6)
+    # mixup: one λ per sample, then a permutation
+    g = make_generator(seed + 2)
+    lam = sample_beta(0.4, 0.4, b, generator=g)
+    perm = randperm(b, generator=g)
+    want_x, want_y = reference.mixing.mixup(x, y, lam, perm)
+    got_x, got_y = answers.mixup(x, y, alpha=0.4, generator=make_generator(seed + 2))
+    torch.testing.assert_close(got_x, want_x, rtol=0, atol=1e-6)
+    torch.testing.assert_close(got_y, want_y, rtol=0, atol=1e-6)
+
+
 @settings(max_examples=25, deadline=None)
 @given(fs=st.sampled_from([100.0, 250.0, 360.0, 500.0, 1000.0]), seconds=st.floats(0.5, 4.0), seed=st.integers(0, 99))
 def test_answer_window_length_follows_fs(fs, seconds, seed):
@@ -371,7 +410,7 @@ def test_pasted_drill_runs_in_the_notebook_namespace_and_shows_its_bug(name, cap
 def test_pasted_model_answer_passes(name):
     namespace: dict = {}
     exec(compile(_SETUP_CELL, "<setup cell>", "exec"), namespace)
-    exec(compile(review._self_contained(review._answer(name), "answers"), "<pasted cell>", "exec"), namespace)
+    exec(compile(sources.self_contained(drills.answer_function(name), "answers"), "<pasted cell>", "exec"), namespace)
     assert review.check(name, namespace[review.SNIPPETS[name].function]).outcome == "PASS"
 
 

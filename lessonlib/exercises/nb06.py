@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from lessonlib.exercises import Notebook, WrongAnswer, as_number, cases, choice, expect_tensor
-from lessonlib.presets import D4_NAMES, dihedral
+from lessonlib.geometric import D4_NAMES, dihedral
 from lessonlib.tta import merge_views, tta_effect
 
 __all__ = [
@@ -231,7 +231,7 @@ def _bug_d4_default_dims(mask, k):
     variants=[_variant_d4_numpy, _variant_d4_flip_conjugate],
 )
 def check_d4_mask_inverse(fn: Any) -> str | None:
-    """``fn(mask, k)`` undoes ``presets.dihedral(mask, k)`` exactly, for every k in 0..7."""
+    """``fn(mask, k)`` undoes ``geometric.dihedral(mask, k)`` exactly, for every k in 0..7."""
     return cases(
         fn,
         [

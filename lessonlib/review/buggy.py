@@ -15,8 +15,7 @@ import numpy as np
 import torch
 from torchvision.transforms import v2
 
-from lessonlib.geometric import random_affine
-from lessonlib.presets import dihedral
+from lessonlib.geometric import dihedral, random_affine
 from lessonlib.utils import normal, randint, randperm, sample_beta, uniform
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -103,8 +102,8 @@ def cutmix(x, y_soft, *, alpha=1.0, generator=None):
     cut_h, cut_w = int(h * math.sqrt(1 - lam)), int(w * math.sqrt(1 - lam))
     cy = int(randint(0, h, 1, generator=generator))
     cx = int(randint(0, w, 1, generator=generator))
-    y1, y2 = max(cy - cut_h // 2, 0), min(cy + cut_h // 2, h)
-    x1, x2 = max(cx - cut_w // 2, 0), min(cx + cut_w // 2, w)
+    y1, y2 = max(cy - cut_h // 2, 0), min(cy - cut_h // 2 + cut_h, h)  # cut_h rows, odd sides too
+    x1, x2 = max(cx - cut_w // 2, 0), min(cx - cut_w // 2 + cut_w, w)
     x_mix = x.clone()
     x_mix[:, :, y1:y2, x1:x2] = x.roll(1, dims=0)[:, :, y1:y2, x1:x2]
     y_mix = lam * y_soft + (1 - lam) * y_soft.roll(1, dims=0)
