@@ -475,9 +475,10 @@ def augment_ecg(
     leads: str = "auto",
 ) -> torch.Tensor:
     """The same result as the reference steps ``reference.ecg.time_scale``, ``amplitude_scale``,
-    ``baseline_wander``, ``powerline_interference``, ``gaussian_noise`` applied in that order to the
-    records each fires on; adds validation, per-record firing and one fused pass over the batch. The
-    label-preserving composition for rhythm/morphology classification.
+    ``gaussian_noise``, ``baseline_wander``, ``powerline_interference`` applied in that order to the
+    records each fires on (additive artefacts commute; the noise's SNR is the scaled record's); adds
+    validation, per-record firing and one fused pass over the batch. The label-preserving composition
+    for rhythm/morphology classification.
 
     Each named sub-transform fires independently per record with probability ``p``:
 

@@ -9,9 +9,9 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lessonlib import ecg
+from lessonlib import ecg, reference
 from lessonlib.data import load_ecg_12lead
-from lessonlib.utils import make_generator
+from lessonlib.utils import make_generator, uniform
 
 FS = (250.0, 500.0, 1000.0)
 
@@ -768,3 +768,133 @@ def test_fuzz_measurements_leave_inputs_alone_and_are_deterministic(seed, dtype,
     )
     assert -180 < ecg.frontal_axis_deg(one, rec.fs) <= 180
     assert torch.equal(x, before)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fast == reference (lessonlib.reference.ecg), on random records and the same random draws
+# ---------------------------------------------------------------------------------------------
+# The fast functions draw per record with lessonlib.utils.uniform, in this documented order: wander and
+# mains: amplitude, frequency (float64; mains: the range [mains_hz, mains_hz]), phase in [0, 2π)
+# (float64); noise: the SNR, then the white noise (normal_ on a [B, L, T] buffer in the compute dtype);
+# amplitude_scale: the factor; time_scale: the factor (float64); augment_ecg: step by step, each step's
+# firing draw (float32, when p < 1) before its parameters, the white noise last. The tests redraw them
+# from a generator with the same seed and hand them to the reference.
+# Tolerance, float64 records: 1e-9 mV (the fast sinusoid takes 2π·frac(n·f/fs) + φ, the reference
+# 2π·f·n/fs + φ; the fast record power is E[x²] − E[x]², the reference's a variance), 1e-12 for the
+# scalings and the time warp (one rounding apart: lerp against (1 − w)·x0 + w·x1).
+
+records = st.tuples(st.integers(1, 4), st.sampled_from([1, 3, 12]), st.integers(2, 400))
+ranges = st.tuples(st.floats(0.0, 0.5), st.floats(0.0, 0.5)).map(lambda r: tuple(sorted(r)))
+TWO_PI = 2 * math.pi
+
+
+def _u(g, b, low, high, dtype=torch.float64):
+    """Per-record uniform draws as the fast code makes them, flattened to ``[B]``."""
+    return uniform((b, 1, 1), low=low, high=high, generator=g, dtype=dtype).flatten()
+
+
+def _fires(g, b, p):
+    """The firing draw of one step with probability ``p`` (none when p = 1), as bools ``[B]``."""
+    return torch.ones(b, dtype=torch.bool) if p >= 1 else _u(g, b, 0.0, 1.0, torch.float32) < p
+
+
+def _derived(w):
+    """A waveform on I, II and V1..V6 as a 12-lead recorder writes it: III, aVR, aVL, aVF from I and II."""
+    w = w.clone()
+    i, ii = w[:, 0].clone(), w[:, 1].clone()
+    w[:, 2], w[:, 3], w[:, 4], w[:, 5] = ii - i, -(i + ii) / 2, i - ii / 2, ii - i / 2
+    return w
+
+
+@settings(max_examples=30, deadline=None)
+@given(shape=records, fs=st.sampled_from([100.0, 250.0, 500.0]), amp=ranges, seed=st.integers(0, 2**31))
+def test_property_baseline_wander_equals_reference(shape, fs, amp, seed):
+    x = _signal(shape, seed=seed % 997, dtype=torch.float64)
+    b = shape[0]
+    fast = ecg.baseline_wander(x, fs, amplitude_mv=amp, freq_hz=(0.05, 2.0), generator=make_generator(seed))
+    g = make_generator(seed)
+    a, f, phase = _u(g, b, *amp), _u(g, b, 0.05, 2.0), _u(g, b, 0.0, TWO_PI)
+    want = reference.ecg.baseline_wander(x, fs, a, f, phase)
+    torch.testing.assert_close(fast, want, rtol=0, atol=1e-9)
+    if shape[1] == 12:  # "derived": the reference's wander on I, II, V1..V6; the device formulas elsewhere
+        fast = ecg.baseline_wander(
+            x, fs, amplitude_mv=amp, freq_hz=(0.05, 2.0), leads="derived", generator=make_generator(seed)
+        )
+        g = make_generator(seed)
+        want = reference.ecg.baseline_wander(x, fs, _u(g, b, *amp), _u(g, b, 0.05, 2.0), _u(g, b, 0.0, TWO_PI))
+        torch.testing.assert_close(fast - x, _derived(want - x), rtol=0, atol=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(shape=records, fs=st.sampled_from([250.0, 500.0, 1000.0]), amp=ranges, seed=st.integers(0, 2**31))
+def test_property_powerline_interference_equals_reference(shape, fs, amp, seed):
+    x = _signal(shape, seed=seed % 997, dtype=torch.float64)
+    b, mains = shape[0], 60.0
+    fast = ecg.powerline_interference(x, fs, mains_hz=mains, amplitude_mv=amp, generator=make_generator(seed))
+    g = make_generator(seed)
+    a, _, phase = _u(g, b, *amp), _u(g, b, mains, mains), _u(g, b, 0.0, TWO_PI)
+    want = reference.ecg.powerline_interference(x, fs, mains, a, phase)
+    torch.testing.assert_close(fast, want, rtol=0, atol=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(shape=records, snr=st.tuples(st.floats(-5, 40), st.floats(-5, 40)).map(sorted), seed=st.integers(0, 2**31))
+def test_property_gaussian_noise_equals_reference(shape, snr, seed):
+    x = _signal(shape, seed=seed % 997, dtype=torch.float64)
+    leads = "derived" if shape[1] == 12 else "independent"
+    fast = ecg.gaussian_noise(x, snr_db=tuple(snr), leads=leads, generator=make_generator(seed))
+    g = make_generator(seed)
+    s = _u(g, shape[0], *snr)
+    noise = torch.empty(shape, dtype=torch.float64).normal_(generator=g)
+    if leads == "derived":  # the recorder's noise: drawn on I, II, V1..V6, derived on III, aVR, aVL, aVF
+        noise = _derived(noise)
+    want = reference.ecg.gaussian_noise(x, s, noise)
+    torch.testing.assert_close(fast, want, rtol=1e-9, atol=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    shape=records,
+    scale=st.tuples(st.floats(0.5, 2.0), st.floats(0.5, 2.0)).map(sorted),
+    factor=st.tuples(st.floats(0.5, 2.0), st.floats(0.5, 2.0)).map(sorted),
+    seed=st.integers(0, 2**31),
+)
+def test_property_amplitude_and_time_scale_equal_reference(shape, scale, factor, seed):
+    x = _signal(shape, seed=seed % 997, dtype=torch.float64)
+    fast = ecg.amplitude_scale(x, scale=tuple(scale), generator=make_generator(seed))
+    want = reference.ecg.amplitude_scale(x, _u(make_generator(seed), shape[0], *scale))
+    torch.testing.assert_close(fast, want, rtol=1e-12, atol=1e-12)
+    fast = ecg.time_scale(x, factor=tuple(factor), generator=make_generator(seed))
+    want = reference.ecg.time_scale(x, _u(make_generator(seed), shape[0], *factor))
+    torch.testing.assert_close(fast, want, rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    shape=st.tuples(st.integers(1, 4), st.sampled_from([1, 3]), st.integers(2, 300)),
+    p=st.sampled_from([0.0, 0.3, 0.7, 1.0]),
+    seed=st.integers(0, 2**31),
+)
+def test_property_augment_ecg_equals_the_reference_steps(shape, p, seed):
+    """augment_ecg = time_scale → amplitude_scale → gaussian_noise (SNR of the scaled record) →
+    baseline_wander → powerline_interference, each on the records it fires on (neutral elsewhere)."""
+    x = _signal(shape, seed=seed % 997, dtype=torch.float64)
+    b, fs = shape[0], 250.0
+    fast = ecg.augment_ecg(x, fs, p=p, stretch=True, generator=make_generator(seed))
+    g = make_generator(seed)
+    on = _fires(g, b, p)
+    factor = torch.where(on, _u(g, b, 0.95, 1.05), 1.0)
+    on = _fires(g, b, p)
+    gain = torch.where(on, _u(g, b, 0.9, 1.1), 1.0)
+    on = _fires(g, b, p)
+    wander = (torch.where(on, _u(g, b, 0.05, 0.3), 0.0), _u(g, b, 0.05, 0.5), _u(g, b, 0.0, TWO_PI))
+    on = _fires(g, b, p)
+    mains = (torch.where(on, _u(g, b, 0.01, 0.1), 0.0), _u(g, b, 50.0, 50.0), _u(g, b, 0.0, TWO_PI))
+    on = _fires(g, b, p)
+    snr = torch.where(on, _u(g, b, 20.0, 30.0), math.inf)  # an infinite SNR adds no noise
+    noise = torch.empty(shape, dtype=torch.float64).normal_(generator=g)
+    want = reference.ecg.amplitude_scale(reference.ecg.time_scale(x, factor), gain)
+    want = reference.ecg.gaussian_noise(want, snr, noise)
+    want = reference.ecg.baseline_wander(want, fs, *wander)
+    want = reference.ecg.powerline_interference(want, fs, 50.0, mains[0], mains[2])
+    torch.testing.assert_close(fast, want, rtol=1e-9, atol=1e-9)
