@@ -33,7 +33,16 @@ from torch import nn
 from torchvision.transforms.v2 import functional as TF
 
 from lessonlib.models import predict_logits
-from lessonlib.utils import check_generator, check_int, check_one_of, check_tensor, make_generator, normal, uniform
+from lessonlib.utils import (
+    check_generator,
+    check_int,
+    check_labels,
+    check_one_of,
+    check_tensor,
+    make_generator,
+    normal,
+    uniform,
+)
 
 __all__ = [
     "CORRUPTIONS",
@@ -57,13 +66,32 @@ SEVERITIES: dict[str, tuple[float, float, float]] = {
 }
 
 
+def _kernel_fits(k: int, h: int, w: int) -> list[int]:
+    """``[k_w, k_h]``: the odd kernel size ``k`` clamped to ``2·side − 1`` per axis.
+
+    torchvision's ``gaussian_blur`` pads by reflection, which needs a padding (``k // 2``) smaller than
+    the side; a 1-pixel-high image is then blurred along its width only. For images of 2 px or more the
+    course's kernels already fit, so the clamp changes nothing there.
+    """
+    return [min(k, 2 * w - 1), min(k, 2 * h - 1)]
+
+
+def _contrast(x: torch.Tensor, factor: float) -> torch.Tensor:
+    """Contrast towards each image's mean: torchvision's ``adjust_contrast`` for 1 and 3 channels (its mean
+    is the luminance mean for RGB), the mean over all channels and pixels of the image otherwise."""
+    if x.shape[-3] in (1, 3):
+        return TF.adjust_contrast(x, contrast_factor=factor)
+    mean = x.mean(dim=(-3, -2, -1), keepdim=True)
+    return factor * x + (1 - factor) * mean
+
+
 def _elastic(x: torch.Tensor, amount: float, generator: torch.Generator | None) -> torch.Tensor:
     b, _, h, w = x.shape
     side = min(h, w)
     sigma = 0.15 * side
     ksize = 2 * math.ceil(3 * sigma) + 1
     noise = uniform((b, 2, h, w), low=-1.0, high=1.0, generator=generator, device=x.device, dtype=x.dtype)
-    field = TF.gaussian_blur(noise, [ksize, ksize], [sigma, sigma])
+    field = TF.gaussian_blur(noise, _kernel_fits(ksize, h, w), [sigma, sigma])
     field = field / field.flatten(1).abs().amax(1).clamp_min(1e-12).view(-1, 1, 1, 1)  # peak 1 per image
     # displacement in normalised coordinates: ``amount · side`` pixels at the peak
     disp = torch.stack([field[:, 0] * (2 * amount * side / w), field[:, 1] * (2 * amount * side / h)], dim=-1)
@@ -76,15 +104,28 @@ def corrupt(x: torch.Tensor, name: str, severity: int, *, generator: torch.Gener
     """Apply corruption ``name`` at ``severity`` (1, 2 or 3) to every image of ``x``.
 
     Args:
-        x: float images ``[B, C, H, W]`` in [0, 1] (float16/bfloat16 computed in float32).
+        x: float images ``[B, C, H, W]`` in [0, 1] (float16/bfloat16 computed in float32), any number of
+            channels ``C`` and any size down to 1x1; finite, at least one image.
         name: one of ``CORRUPTIONS``.
         severity: 1 (mild) to 3 (strong); the parameter is ``SEVERITIES[name][severity - 1]``.
         generator: randomness for ``gaussian_noise`` and ``elastic`` (the others are deterministic).
 
+    Per channel: ``gaussian_noise`` draws independent noise for every channel and pixel; ``gaussian_blur``,
+    ``pixelate`` and ``elastic`` move every channel the same way; ``brightness`` adds the same shift to every
+    channel; ``contrast`` blends each image with one mean for all its channels, ``p·x + (1 − p)·mean``: for
+    1 and 3 channels exactly ``TF.adjust_contrast`` (RGB: the mean of the luminance), for any other channel
+    count the mean over all channels and pixels of that image. The Gaussian kernels (blur, and the smoothing
+    of the elastic field) are clamped to ``2·side − 1`` per axis, so a 1-pixel-high image is blurred along
+    its width only.
+
     Returns:
         A new tensor with the shape, dtype and device of ``x``, values in [0, 1].
+
+    Raises:
+        TypeError / ValueError naming ``x``, ``name``, ``severity`` or ``generator``: a non-float or
+        non-4-d ``x``, an empty batch, NaN/inf, an unknown corruption, a severity outside 1..3.
     """
-    check_tensor(x, "x", ndim=4, floating=True, finite=True)
+    check_tensor(x, "x", ndim=4, floating=True, finite=True, nonempty=True)
     check_one_of(name, "name", list(CORRUPTIONS))
     severity = check_int(severity, "severity", low=1, high=3)
     check_generator(generator)
@@ -97,9 +138,9 @@ def corrupt(x: torch.Tensor, name: str, severity: int, *, generator: torch.Gener
     elif name == "gaussian_blur":
         sigma = p * min(h, w)
         k = 2 * math.ceil(3 * sigma) + 1
-        out = TF.gaussian_blur(xf, [k, k], [sigma, sigma])
+        out = TF.gaussian_blur(xf, _kernel_fits(k, h, w), [sigma, sigma])
     elif name == "contrast":
-        out = TF.adjust_contrast(xf, contrast_factor=p)
+        out = _contrast(xf, p)
     elif name == "brightness":
         out = xf + p
     elif name == "pixelate":
@@ -122,18 +163,24 @@ def corrupted_sets(
 
     Random corruptions use a generator seeded from ``seed`` and the pair's position, so the sets are
     reproducible and every model is scored on the same images. Returns ``{(name, severity): [B, C, H, W]}``.
+
+    Raises:
+        TypeError / ValueError naming ``x`` (as ``corrupt``), ``corruptions`` (a non-empty list or tuple
+        of names from ``CORRUPTIONS``), ``severities`` (a non-empty list or tuple of 1, 2, 3) or ``seed``.
     """
-    check_tensor(x, "x", ndim=4, floating=True, finite=True)
-    if isinstance(corruptions, str) or not corruptions:
-        raise TypeError(f"corruptions must be a non-empty list of names, got {corruptions!r}")
-    if isinstance(severities, (str, int)) or not severities:
-        raise TypeError(f"severities must be a non-empty list of 1, 2, 3, got {severities!r}")
+    check_tensor(x, "x", ndim=4, floating=True, finite=True, nonempty=True)
+    if not isinstance(corruptions, (list, tuple)) or not corruptions:
+        raise TypeError(f"corruptions must be a non-empty list of names from CORRUPTIONS, got {corruptions!r:.80}")
+    if not isinstance(severities, (list, tuple)) or not severities:
+        raise TypeError(f"severities must be a non-empty list of 1, 2, 3, got {severities!r:.80}")
+    names = [check_one_of(n, f"corruptions[{i}]", list(CORRUPTIONS)) for i, n in enumerate(corruptions)]
+    levels = [check_int(s, f"severities[{j}]", low=1, high=3) for j, s in enumerate(severities)]
     seed = check_int(seed, "seed", low=0)
     out = {}
-    for i, name in enumerate(corruptions):
-        for s in severities:
-            g = make_generator(seed * 1000 + 10 * i + int(s))
-            out[name, int(s)] = corrupt(x, name, s, generator=g)
+    for i, name in enumerate(names):
+        for s in levels:
+            g = make_generator(seed * 1000 + 10 * i + s)
+            out[name, s] = corrupt(x, name, s, generator=g)
     return out
 
 
@@ -174,16 +221,31 @@ def evaluate_corruptions(
     """Accuracy of ``model`` on the clean ``x`` ``[N, C, H, W]`` and on every set of ``corrupted_sets(x)``.
 
     The model is evaluated in eval mode (its mode is restored after); labels ``y`` ``[N]``.
+
+    Raises:
+        TypeError / ValueError naming the parameter: ``model`` not an ``nn.Module`` (or returning no
+        ``[N, K]`` logits); ``x`` not a finite, non-empty float ``[N, C, H, W]``; ``y`` not integer labels
+        with one entry per image; ``sets`` not a non-empty mapping of tensors shaped like ``x``.
     """
-    check_tensor(x, "x", ndim=4, floating=True)
-    check_tensor(y, "y", ndim=1)
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_tensor(x, "x", ndim=4, floating=True, finite=True, nonempty=True)
+    check_labels(y, "y", n=x.shape[0])
+    if not isinstance(sets, Mapping):
+        raise TypeError(
+            f"sets must be a dict {{(name, severity): images}} from corrupted_sets(x), got {type(sets).__name__}"
+        )
     if not sets:
         raise ValueError("sets is empty; build them with corrupted_sets(x)")
     for key, xs in sets.items():
+        check_tensor(xs, f"sets[{key!r}]", floating=True, finite=True)
         if xs.shape != x.shape:
             raise ValueError(f"sets[{key!r}] has shape {tuple(xs.shape)}, expected {tuple(x.shape)}")
     keys = list(sets)
-    allx = torch.cat([x, *(sets[k] for k in keys)])
-    pred = predict_logits(model, allx, batch_size=4096).argmax(1).view(len(keys) + 1, -1)
+    allx = torch.cat([x, *(sets[k].to(x.device, x.dtype) for k in keys)])
+    logits = predict_logits(model, allx, batch_size=4096)
+    if logits.ndim != 2 or logits.shape[0] != allx.shape[0]:
+        raise ValueError(f"model must return logits [N, K] ({allx.shape[0]} rows), got shape {tuple(logits.shape)}")
+    pred = logits.argmax(1).view(len(keys) + 1, -1)
     right = (pred == y.to(pred.device)).double().mean(1).tolist()
     return CorruptionResult(right[0], dict(zip(keys, right[1:], strict=True)))
