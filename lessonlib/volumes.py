@@ -385,12 +385,11 @@ def affine_3d(
     b = volume.shape[0]
     check_tensor(matrix, "matrix", ndim=(2, 3), floating=True, finite=True)
     check_tensor(offset, "offset", ndim=(1, 2), floating=True, finite=True)
-    matrix = matrix.expand(b, 3, 3) if matrix.ndim == 2 else matrix
-    offset = offset.expand(b, 3) if offset.ndim == 1 else offset
-    if tuple(matrix.shape) != (b, 3, 3):
+    if tuple(matrix.shape) not in ((3, 3), (b, 3, 3)):
         raise ValueError(f"matrix must be [3, 3] or [B, 3, 3] with B = {b}, got {tuple(matrix.shape)}")
-    if tuple(offset.shape) != (b, 3):
+    if tuple(offset.shape) not in ((3,), (b, 3)):
         raise ValueError(f"offset must be [3] or [B, 3] with B = {b}, got {tuple(offset.shape)}")
+    matrix, offset = matrix.expand(b, 3, 3), offset.expand(b, 3)
     grid = _affine_grid(matrix.to(volume.device), offset.to(volume.device), volume.shape[2:], spacing)
     return _apply_grid(volume, label, grid, fill)
 
