@@ -85,4 +85,5 @@ def run(repeats: int = 7) -> list[Ratio]:
 
 if __name__ == "__main__":
     for r in run():
-        print(f"{r.benchmark}: {r.median:.1f}x (range {r.low:.1f}-{r.high:.1f}), {r.subject_ms:.1f} ms vs {r.reference_ms:.1f} ms")
+        spread = f"range {r.low:.1f}-{r.high:.1f}"
+        print(f"{r.benchmark}: {r.median:.1f}x ({spread}), {r.subject_ms:.1f} ms vs {r.reference_ms:.1f} ms")

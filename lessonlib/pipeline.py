@@ -89,9 +89,7 @@ def sample_seed(seed: int, epoch: int, index: int, stream: int = 0) -> int:
     return h
 
 
-def sample_generator(
-    seed: int, epoch: int, index: int, *, device: torch.device | str = "cpu"
-) -> torch.Generator:
+def sample_generator(seed: int, epoch: int, index: int, *, device: torch.device | str = "cpu") -> torch.Generator:
     """A fresh ``torch.Generator`` for sample ``index`` of ``epoch``: seeded with ``sample_seed(seed, epoch, index)``.
 
     Two calls with the same counters give generators with the same stream, in any process. Keep the
@@ -159,7 +157,9 @@ class AugmentedDataset(Dataset):
         if y.shape[0] != x.shape[0]:
             raise ValueError(f"x has {x.shape[0]} samples but y has shape {tuple(y.shape)}; the first sizes must match")
         if augment is not None and not callable(augment):
-            raise TypeError(f"augment must be callable (x, y, generator) -> (x, y) or None, got {type(augment).__name__}")
+            raise TypeError(
+                f"augment must be callable (x, y, generator) -> (x, y) or None, got {type(augment).__name__}"
+            )
         self.x, self.y, self.augment = x, y, augment
         self.seed = check_seed(seed)
         self.epoch = check_int(epoch, "epoch", low=0)
@@ -242,7 +242,9 @@ def _chunk(x: torch.Tensor, p: CropFlipParams, lo: int, hi: int, size: int) -> t
     gy = _coords(p.top[lo:hi], p.height[lo:hi], size, h)
     grid = torch.stack([gx.view(b, 1, size).expand(b, size, size), gy.view(b, size, 1).expand(b, size, size)], -1)
     dt = torch.float64 if x.dtype == torch.float64 else torch.float32
-    v = F.grid_sample(x[lo:hi].to(dt), grid.to(x.device, dt), mode="bilinear", padding_mode="zeros", align_corners=False)
+    v = F.grid_sample(
+        x[lo:hi].to(dt), grid.to(x.device, dt), mode="bilinear", padding_mode="zeros", align_corners=False
+    )
     integer = not x.is_floating_point()
     bound = 255.0 if integer else 1.0
     if integer:  # torchvision's float path for integer images: round back to integers
@@ -289,7 +291,7 @@ def _check_params(p: object, b: int, height: int, width: int) -> CropFlipParams:
 
 def _check_images(x: object) -> torch.Tensor:
     check_tensor(x, "x", ndim=4, nonempty=True)
-    if not (x.dtype in (torch.float32, torch.float64, torch.uint8)):
+    if x.dtype not in (torch.float32, torch.float64, torch.uint8):
         raise TypeError(f"x must be uint8 (0..255) or float32/float64 (0..1) images, got dtype {x.dtype}")
     if x.shape[1] not in (1, 3):
         raise ValueError(f"x must have 1 or 3 channels ([B, C, H, W]), got shape {tuple(x.shape)}")
@@ -374,7 +376,7 @@ class CropFlipJitter:
         )
 
     def params(self, u: torch.Tensor, height: int, width: int) -> CropFlipParams:
-        """Map uniforms ``u`` ``[B, 8]`` in [0, 1) to parameters for ``height x width`` images (float64 arithmetic, CPU).
+        """Map uniforms ``u`` ``[B, 8]`` in [0, 1) to parameters for ``height x width`` images (float64, on the CPU).
 
         Columns: area, log aspect ratio, top, left, flip, brightness, contrast, saturation.
         """
@@ -403,14 +405,14 @@ class CropFlipJitter:
     def __call__(
         self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One sample ``x`` ``[C, H, W]`` (uint8 or float) -> ``([C, size, size], y)``; draws 8 uniforms from ``generator``."""
+        """One sample ``x`` ``[C, H, W]`` (uint8 or float) -> ``([C, size, size], y)``, 8 draws from ``generator``."""
         check_tensor(x, "x", ndim=3)
         check_generator(generator)
         _check_images(x[None])
         return self._apply(x[None], uniform((1, N_UNIFORMS), generator=generator))[0], y
 
     def batch(self, x: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
-        """A batch ``[B, C, H, W]`` -> ``[B, C, size, size]``, one ``[B, 8]`` draw from ``generator``; on ``x``'s device."""
+        """A batch ``[B, C, H, W]`` -> ``[B, C, size, size]`` on ``x``'s device; ``[B, 8]`` draws from ``generator``."""
         _check_images(x)
         check_generator(generator)
         return self._apply(x, uniform((x.shape[0], N_UNIFORMS), generator=generator))

@@ -20,11 +20,11 @@ from lessonlib.pipeline import (
     AugmentedDataset,
     CropFlipJitter,
     CropFlipParams,
+    _splitmix64,
     crop_flip_jitter,
     epoch_order,
     sample_generator,
     sample_seed,
-    _splitmix64,
 )
 from lessonlib.utils import make_generator
 
@@ -148,7 +148,8 @@ def test_resuming_mid_epoch_gives_the_rest_of_the_epoch(dataset_and_expected):
 def test_global_rngs_are_left_alone():
     x, y = _images(n=3), torch.zeros(3, dtype=torch.int64)
     ds = AugmentedDataset(x, y, CropFlipJitter(8), seed=0)
-    states = torch.get_rng_state(), random.getstate(), np.random.get_state()[1].copy()
+    numpy_state = np.random.get_state()[1].copy()  # noqa: NPY002 - numpy's global state is the point
+    states = torch.get_rng_state(), random.getstate(), numpy_state
     before = x.clone()
     first = ds[1][0]
     torch.manual_seed(123)  # reseeding torch's global RNG changes nothing
@@ -156,7 +157,8 @@ def test_global_rngs_are_left_alone():
     torch.set_rng_state(states[0])
     _ = ds[2]
     assert torch.equal(torch.get_rng_state(), states[0]) and random.getstate() == states[1]
-    assert np.array_equal(np.random.get_state()[1], states[2]) and torch.equal(x, before)
+    assert np.array_equal(np.random.get_state()[1], states[2])  # noqa: NPY002
+    assert torch.equal(x, before)
 
 
 def test_dataset_without_augment_returns_the_sample_and_index():
@@ -293,7 +295,11 @@ def test_indexed_batch_on_the_gpu_matches_the_cpu_workers():
         (lambda: CropFlipJitter(8, jitter=float("nan")), ValueError, r"jitter must be a number, got NaN"),
         (lambda: CropFlipJitter(8).batch(torch.zeros(0, 3, 8, 8)), ValueError, r"x is empty \(shape \(0, 3, 8, 8\)\)"),
         (lambda: CropFlipJitter(8).batch(torch.zeros(2, 3, 8)), ValueError, r"x must have 4 dimensions, got shape"),
-        (lambda: CropFlipJitter(8).batch(torch.zeros(2, 3, 8, 8).half()), TypeError, r"x must be uint8 .*got dtype torch.float16"),
+        (
+            lambda: CropFlipJitter(8).batch(torch.zeros(2, 3, 8, 8).half()),
+            TypeError,
+            r"x must be uint8 .*got dtype torch.float16",
+        ),
         (lambda: CropFlipJitter(8).batch(torch.zeros(2, 4, 8, 8)), ValueError, r"x must have 1 or 3 channels"),
         (
             lambda: CropFlipJitter(8).batch(torch.full((2, 3, 8, 8), float("nan"))),
@@ -349,10 +355,14 @@ def test_per_sample_affine_equals_kornia_for_the_same_parameters(hw):
     p = sample_affine_params(6, degrees=30, translate=0.2, scale=(0.8, 1.2), generator=g)
     centre = torch.tensor([(w - 1) / 2, (h - 1) / 2]).repeat(6, 1)
     shift = torch.stack([p.tx * w, p.ty * h], 1)
-    matrix = kornia.geometry.transform.get_affine_matrix2d(shift, centre, torch.stack([p.scale, p.scale], 1), -p.angle_deg)
+    matrix = kornia.geometry.transform.get_affine_matrix2d(
+        shift, centre, torch.stack([p.scale, p.scale], 1), -p.angle_deg
+    )
     theirs = kornia.geometry.transform.warp_affine(x, matrix[:, :2], (h, w), align_corners=True)
     ours = apply_affine(x, p)
     assert torch.allclose(ours, theirs, atol=2e-5), float((ours - theirs).abs().max())
     # the same parameters, one rotation sign flipped, differ by far more: the test can fail
-    wrong = kornia.geometry.transform.get_affine_matrix2d(shift, centre, torch.stack([p.scale, p.scale], 1), p.angle_deg)
+    wrong = kornia.geometry.transform.get_affine_matrix2d(
+        shift, centre, torch.stack([p.scale, p.scale], 1), p.angle_deg
+    )
     assert float((kornia.geometry.transform.warp_affine(x, wrong[:, :2], (h, w)) - ours).abs().max()) > 0.1

@@ -40,7 +40,9 @@ def crop_flip_jitter(
     top, left, height, width = box
     assert top >= 0 and left >= 0 and top + height <= img.shape[1] and left + width <= img.shape[2]
     crop = img[:, top : top + height, left : left + width]
-    out = TF.resize(crop.to(torch.float64 if img.dtype == torch.float64 else torch.float32), [size, size], antialias=False)
+    out = TF.resize(
+        crop.to(torch.float64 if img.dtype == torch.float64 else torch.float32), [size, size], antialias=False
+    )
     out = out.to(img.dtype) if img.is_floating_point() else out.round().clamp(0, 255).to(img.dtype)
     if flip:
         out = TF.horizontal_flip(out)
