@@ -61,6 +61,21 @@ def _draw_seed(generator: torch.Generator | None) -> int:
     return int(randint(0, 2**31 - 1, (), generator=generator))
 
 
+def _describe_output(out: object) -> str:
+    """What a callable returned, in a few words (for a TypeError naming the callable)."""
+    if isinstance(out, tuple):
+        return f"a tuple of {len(out)} ({', '.join(type(o).__name__ for o in out[:3])})"
+    return type(out).__name__
+
+
+def _check_indices(idx: object, name: str, n: int) -> torch.Tensor:
+    """Integer row indices ``[M]`` into ``n`` rows: each in ``0..n-1`` (a negative index is refused, not wrapped)."""
+    _check_labels(idx, name)
+    if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= n):
+        raise ValueError(f"{name} must hold row indices in 0..{n - 1}, got {int(idx.min())}..{int(idx.max())}")
+    return idx
+
+
 def _check_labels(y: object, name: str = "y", n: int | None = None) -> torch.Tensor:
     check_tensor(y, name, ndim=1)
     if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
@@ -102,7 +117,8 @@ def augmented_copies(
         x: ``[N, ...]`` examples (any dtype the augmentation takes).
         y: ``[N]`` integer labels.
         augment: ``augment(x, y, generator) -> (x, y)``, the course's adapter convention (e.g.
-            ``augment.affine_augment(...)``); called once per copy on the whole batch.
+            ``augment.affine_augment(...)``); called once per copy on the whole batch; it must return a
+            pair of tensors of the shapes it was given (else a TypeError/ValueError naming ``augment``).
         n_copies: copies per original, ``>= 0``.
         generator: source of randomness for the augmentation.
 
@@ -110,7 +126,7 @@ def augmented_copies(
         ``AugmentedSet`` on ``x``'s device; ``source`` says which original each row came from, which
         is the group to split by.
     """
-    check_tensor(x, "x", nonempty=True)
+    check_tensor(x, "x", finite=True, nonempty=True)
     _check_labels(y, "y", x.shape[0])
     if not callable(augment):
         raise TypeError(f"augment must be a callable augment(x, y, generator), got {type(augment).__name__}")
@@ -118,7 +134,10 @@ def augmented_copies(
     check_generator(generator)
     xs, ys = [x], [y]
     for _ in range(n_copies):
-        xa, ya = augment(x, y, generator)
+        out = augment(x, y, generator)
+        if not (isinstance(out, tuple) and len(out) == 2 and all(isinstance(t, torch.Tensor) for t in out)):
+            raise TypeError(f"augment must return a pair (x, y) of tensors, got {_describe_output(out)}")
+        xa, ya = out
         if xa.shape != x.shape or ya.shape != y.shape:
             raise ValueError(
                 f"augment must keep shapes, got x {tuple(xa.shape)} (expected {tuple(x.shape)}) "
@@ -162,10 +181,20 @@ def group_split(
 
 
 def shared_groups(groups: torch.Tensor, train_idx: torch.Tensor, test_idx: torch.Tensor) -> int:
-    """How many distinct groups have rows on both sides of a split (0 means no relative crosses it)."""
+    """How many distinct groups have rows on both sides of a split (0 means no relative crosses it).
+
+    Args:
+        groups: ``[N]`` integer group ids, at least one row.
+        train_idx, test_idx: integer row indices ``[M]`` in ``0..N-1`` (a negative index is refused,
+            never read from the end); either may be empty (a side with no rows shares no group).
+
+    Raises:
+        TypeError / ValueError naming ``groups``, ``train_idx`` or ``test_idx``.
+    """
     _check_labels(groups, "groups")
-    _check_labels(train_idx, "train_idx")
-    _check_labels(test_idx, "test_idx")
+    check_tensor(groups, "groups", nonempty=True)
+    _check_indices(train_idx, "train_idx", groups.shape[0])
+    _check_indices(test_idx, "test_idx", groups.shape[0])
     both = np.intersect1d(groups[train_idx].cpu().numpy(), groups[test_idx].cpu().numpy())
     return int(both.size)
 
@@ -205,8 +234,10 @@ def split_then_augment(
     Returns:
         ``Split`` whose test rows are originals only and share no group with the training rows.
     """
-    check_tensor(x, "x", nonempty=True)
+    check_tensor(x, "x", finite=True, nonempty=True)
     _check_labels(y, "y", x.shape[0])
+    if augment is not None and not callable(augment):
+        raise TypeError(f"augment must be None or a callable augment(x, y, generator), got {type(augment).__name__}")
     if groups is None:
         groups = torch.arange(x.shape[0], device=x.device)
     _check_labels(groups, "groups", x.shape[0])
@@ -234,7 +265,7 @@ def sliding_windows(signal: torch.Tensor, length: int, stride: int) -> tuple[tor
         length]`` for a 1-d signal) and ``starts`` int64 ``[n]`` in samples, with
         ``n = (T - length) // stride + 1``. Consecutive windows overlap by ``length - stride`` samples.
     """
-    check_tensor(signal, "signal", ndim=(1, 2), nonempty=True)
+    check_tensor(signal, "signal", ndim=(1, 2), finite=True, nonempty=True)
     t = signal.shape[-1]
     length = check_int(length, "length", low=1, high=t)
     stride = check_int(stride, "stride", low=1)
@@ -255,12 +286,29 @@ def time_block_split(
     training, so no test sample was seen in training; without it, only the test windows are removed
     (the windows straddling the block edge then leak a few samples).
 
+    Args:
+        starts: ``[n]`` integer window starts (in samples, as ``sliding_windows`` returns them), at least
+            one; every window ``[start, start + length)`` must lie inside the record, so each start is
+            in ``0..n_samples - length``.
+        length: window length in samples, ``>= 1``; n_samples: the record's length, ``>= length``.
+        n_blocks: blocks, ``>= 2``; block: the held-out block, ``0..n_blocks - 1``.
+
     Returns:
         ``(train_idx, test_idx)``, int64 window indices on ``starts``' device.
+
+    Raises:
+        TypeError / ValueError naming the parameter; ValueError when the block holds no whole window.
     """
     _check_labels(starts, "starts")
+    check_tensor(starts, "starts", nonempty=True)
     length = check_int(length, "length", low=1)
     n_samples = check_int(n_samples, "n_samples", low=length)
+    lo_s, hi_s = int(starts.min()), int(starts.max())
+    if lo_s < 0 or hi_s > n_samples - length:
+        raise ValueError(
+            f"starts must lie in 0..{n_samples - length} (a window of length {length} inside a record of "
+            f"n_samples={n_samples}), got {lo_s}..{hi_s}"
+        )
     n_blocks = check_int(n_blocks, "n_blocks", low=2)
     block = check_int(block, "block", low=0, high=n_blocks - 1)
     lo = block * n_samples / n_blocks
@@ -277,10 +325,17 @@ def time_block_split(
 def overlap_fraction(test_starts: torch.Tensor, train_starts: torch.Tensor, length: int) -> torch.Tensor:
     """For each test window, the share of its samples that lie inside at least one training window.
 
+    Args:
+        test_starts: ``[n_test]`` integer starts (>= 0) of the test windows, at least one.
+        train_starts: ``[n_train]`` integer starts (>= 0) of the training windows; may be empty (then
+            every share is 0).
+        length: window length in samples, ``>= 1``.
+
     Returns:
         float64 ``[n_test]`` in [0, 1]: 1 means training saw every sample of that window.
     """
     _check_labels(test_starts, "test_starts")
+    check_tensor(test_starts, "test_starts", nonempty=True)
     _check_labels(train_starts, "train_starts")
     length = check_int(length, "length", low=1)
     for name, st in (("test_starts", test_starts), ("train_starts", train_starts)):
@@ -374,6 +429,7 @@ def binary_scores(y: torch.Tensor, score: torch.Tensor, *, threshold: float = 0.
     from sklearn.metrics import roc_auc_score
 
     _check_labels(y, "y")
+    check_tensor(y, "y", nonempty=True)
     check_tensor(score, "score", ndim=1, finite=True)
     if score.shape[0] != y.shape[0]:
         raise ValueError(f"score must have one entry per label ({y.shape[0]}), got {score.shape[0]}")
@@ -407,15 +463,22 @@ def cross_validate(
     copies or interpolations of one patient land in both a training and a test fold).
 
     Args:
-        make_model: returns a fresh, unfitted classifier with ``fit`` and ``predict_proba``.
-        x: ``[N, F]`` float rows; y: ``[N]`` labels 0/1 (1 = positive, usually the rare class).
+        make_model: returns a fresh, unfitted classifier with ``fit`` and ``predict_proba`` (whose
+            output is ``[n, 2]``: column 1 the positive class).
+        x: ``[N, F]`` float rows; y: ``[N]`` labels 0/1 (1 = positive, usually the rare class), both
+            present.
         oversampling: None or one of ``OVERSAMPLERS``.
         where: ``"inside"`` or ``"before"``.
-        n_folds: folds, ``>= 2``.
+        n_folds: folds, ``>= 2`` and at most the rows of the smaller class (of the table that is split:
+            after oversampling when ``where="before"``), so every test fold holds both classes.
         generator: source of randomness (fold assignment and oversampling).
 
     Returns:
         Mean over folds of ``binary_scores`` (sensitivity, specificity, AUC at threshold 0.5).
+
+    Raises:
+        TypeError / ValueError naming the parameter (``make_model`` when what it returns has no
+        ``fit``/``predict_proba`` or gives no ``[n, 2]`` probabilities).
     """
     from sklearn.model_selection import StratifiedKFold
 
@@ -428,6 +491,15 @@ def cross_validate(
     check_one_of(where, "where", ("inside", "before"))
     n_folds = check_int(n_folds, "n_folds", low=2)
     check_generator(generator)
+    counts = torch.bincount(y.cpu(), minlength=2) if int(y.min()) >= 0 else None
+    if counts is None or counts.numel() != 2 or int(counts.min()) == 0:
+        raise ValueError(f"y must hold the labels 0 and 1, both present, got {sorted(set(y.tolist()))[:10]}")
+    split_rows = int(counts.max()) if oversampling is not None and where == "before" else int(counts.min())
+    if n_folds > split_rows:
+        raise ValueError(
+            f"n_folds={n_folds} is more than the {split_rows} rows of the smaller class in y; stratified folds "
+            f"need at least one row of each class per fold: use n_folds <= {split_rows}"
+        )
     if oversampling is not None and where == "before":
         x, y = oversample(x, y, oversampling, generator=generator)
     folds = StratifiedKFold(n_folds, shuffle=True, random_state=_draw_seed(generator))
@@ -438,7 +510,16 @@ def cross_validate(
         if oversampling is not None and where == "inside":
             x_tr, y_tr = oversample(x_tr, y_tr, oversampling, generator=generator)
         model = make_model()
+        if not (callable(getattr(model, "fit", None)) and callable(getattr(model, "predict_proba", None))):
+            raise TypeError(
+                f"make_model must return a classifier with fit and predict_proba, got {_describe_output(model)}"
+            )
         model.fit(x_tr.numpy(), y_tr.numpy())
-        score = torch.as_tensor(model.predict_proba(xn[te].numpy())[:, 1])
+        proba = np.asarray(model.predict_proba(xn[te].numpy()))
+        if proba.shape != (len(te), 2):
+            raise ValueError(
+                f"make_model's classifier must give predict_proba of shape ({len(te)}, 2), got {proba.shape}"
+            )
+        score = torch.as_tensor(proba[:, 1], dtype=torch.float64)
         rows.append(binary_scores(yn[te], score))
     return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}

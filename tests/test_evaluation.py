@@ -192,7 +192,7 @@ def test_time_block_split_validation():
     with pytest.raises(ValueError, match="block"):
         evaluation.time_block_split(starts, 10, 100, 4, 4)
     with pytest.raises(ValueError, match="no whole window"):
-        evaluation.time_block_split(starts, 60, 100, 4, 0)
+        evaluation.time_block_split(starts[starts <= 40], 60, 100, 4, 0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -291,3 +291,242 @@ def test_cross_validate_is_reproducible_and_validates():
         evaluation.cross_validate(make, x, y, where="after")
     with pytest.raises(ValueError, match="n_folds"):
         evaluation.cross_validate(make, x, y, n_folds=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# the input contract: every public function refuses bad, empty and non-finite input naming the parameter
+# ---------------------------------------------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 20),
+    bad=st.one_of(st.integers(-50, -1), st.integers(20, 80)),
+    side=st.sampled_from(["train_idx", "test_idx"]),
+)
+def test_shared_groups_refuses_an_index_outside_the_rows(n, bad, side):
+    groups = torch.arange(n) // 2
+    ok = torch.arange(n)
+    idx = {"train_idx": ok, "test_idx": ok}
+    idx[side] = torch.cat([ok, torch.tensor([bad if bad < 0 else n + bad])])
+    with pytest.raises(ValueError, match=rf"{side} must hold row indices in 0\.\.{n - 1}, got"):
+        evaluation.shared_groups(groups, idx["train_idx"], idx["test_idx"])
+
+
+def test_shared_groups_never_reads_minus_one_as_the_last_row():
+    groups = torch.tensor([0, 1, 2])
+    assert evaluation.shared_groups(groups, torch.tensor([2]), torch.tensor([0, 1])) == 0
+    with pytest.raises(ValueError, match=r"test_idx must hold row indices in 0\.\.2, got -1\.\.0"):
+        evaluation.shared_groups(groups, torch.tensor([2]), torch.tensor([-1, 0]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(n_samples=st.integers(20, 200), length=st.integers(1, 10), past=st.integers(1, 50), negative=st.booleans())
+def test_time_block_split_refuses_starts_outside_the_record(n_samples, length, past, negative):
+    starts = torch.arange(0, n_samples - length + 1, max(1, length // 2))
+    bad = -past if negative else n_samples - length + past
+    with pytest.raises(ValueError, match=rf"starts must lie in 0\.\.{n_samples - length} .* got"):
+        evaluation.time_block_split(torch.cat([starts, torch.tensor([bad])]), length, n_samples, 2, 0)
+
+
+@settings(max_examples=20, deadline=None)
+@given(n_minor=st.integers(2, 6), extra=st.integers(1, 4))
+def test_cross_validate_names_n_folds_when_a_class_is_too_small(n_minor, extra):
+    x = torch.randn(30, 2, generator=lessonlib.make_generator(0), dtype=torch.float64)
+    y = torch.tensor([1] * n_minor + [0] * (30 - n_minor))
+    with pytest.raises(ValueError, match=rf"n_folds={n_minor + extra} is more than the {n_minor} rows"):
+        evaluation.cross_validate(LogisticRegression, x, y, n_folds=n_minor + extra)
+    # oversampling before the split makes both classes large: the same folds are then possible
+    evaluation.cross_validate(LogisticRegression, x, y, oversampling="duplicate", where="before", n_folds=n_minor + 1)
+
+
+class _NoProba:
+    def fit(self, x, y):
+        return self
+
+
+class _OneColumn(_NoProba):
+    def predict_proba(self, x):
+        return np.zeros((len(x), 1))
+
+
+def _cv(**change):
+    g = lessonlib.make_generator(0)
+    args = {
+        "make_model": LogisticRegression,
+        "x": torch.randn(20, 2, generator=g, dtype=torch.float64),
+        "y": torch.tensor([0, 1] * 10),
+        **change,
+    }
+    return evaluation.cross_validate(args.pop("make_model"), args.pop("x"), args.pop("y"), **args)
+
+
+def _aug(result):
+    def augment(x, y, generator=None):
+        return result(x, y)
+
+    return augment
+
+
+_X, _Y = torch.randn(6, 3), torch.tensor([0, 1, 0, 1, 0, 1])
+_NAN = torch.full((6, 3), float("nan"))
+_BAD_CALLS = {
+    # augmented_copies
+    "copies: augment returns one tensor": (
+        lambda: evaluation.augmented_copies(_X, _Y, _aug(lambda x, y: x), 1),
+        TypeError,
+        r"augment must return a pair \(x, y\) of tensors, got Tensor",
+    ),
+    "copies: augment returns a triple": (
+        lambda: evaluation.augmented_copies(_X, _Y, _aug(lambda x, y: (x, y, None)), 1),
+        TypeError,
+        r"augment must return a pair .* got a tuple of 3",
+    ),
+    "copies: augment returns None": (
+        lambda: evaluation.augmented_copies(_X, _Y, _aug(lambda x, y: None), 1),
+        TypeError,
+        r"augment must return a pair .* got NoneType",
+    ),
+    "copies: empty x": (
+        lambda: evaluation.augmented_copies(_X[:0], _Y[:0], _noise_augment, 1),
+        ValueError,
+        "x is empty",
+    ),
+    "copies: NaN x": (lambda: evaluation.augmented_copies(_NAN, _Y, _noise_augment, 1), ValueError, "x contains NaN"),
+    "copies: float y": (lambda: evaluation.augmented_copies(_X, _Y.float(), _noise_augment, 1), TypeError, "y must"),
+    "copies: n_copies": (lambda: evaluation.augmented_copies(_X, _Y, _noise_augment, -1), ValueError, "n_copies"),
+    # group_split
+    "group_split: empty groups": (
+        lambda: evaluation.group_split(torch.tensor([], dtype=torch.long), 0.5),
+        ValueError,
+        "groups must hold at least 2",
+    ),
+    "group_split: float groups": (lambda: evaluation.group_split(torch.rand(5), 0.5), TypeError, "groups must hold"),
+    # shared_groups
+    "shared: empty groups": (
+        lambda: evaluation.shared_groups(torch.tensor([], dtype=torch.long), _Y[:0], _Y[:0]),
+        ValueError,
+        "groups is empty",
+    ),
+    "shared: float index": (
+        lambda: evaluation.shared_groups(_Y, torch.tensor([0.0]), _Y[:1]),
+        TypeError,
+        "train_idx must hold integer",
+    ),
+    # split_then_augment
+    "split: augment not callable": (
+        lambda: evaluation.split_then_augment(_X, _Y, "flip"),
+        TypeError,
+        "augment must be None or a callable",
+    ),
+    "split: NaN x": (lambda: evaluation.split_then_augment(_NAN, _Y, None), ValueError, "x contains NaN"),
+    "split: empty x": (lambda: evaluation.split_then_augment(_X[:0], _Y[:0], None), ValueError, "x is empty"),
+    "split: groups length": (
+        lambda: evaluation.split_then_augment(_X, _Y, None, groups=_Y[:3]),
+        ValueError,
+        r"groups must have one entry per row \(6\), got 3",
+    ),
+    "split: augment returns a list": (
+        lambda: evaluation.split_then_augment(_X, _Y, _aug(lambda x, y: [x, y]), n_copies=1),
+        TypeError,
+        "augment must return a pair .* got list",
+    ),
+    # sliding_windows
+    "windows: empty": (lambda: evaluation.sliding_windows(torch.zeros(0), 1, 1), ValueError, "signal is empty"),
+    "windows: NaN": (
+        lambda: evaluation.sliding_windows(torch.tensor([0.0, float("nan")]), 1, 1),
+        ValueError,
+        "signal contains NaN",
+    ),
+    "windows: 3-d": (lambda: evaluation.sliding_windows(torch.zeros(1, 1, 4), 1, 1), ValueError, "signal must have"),
+    # time_block_split
+    "blocks: empty starts": (
+        lambda: evaluation.time_block_split(torch.tensor([], dtype=torch.long), 5, 100, 2, 0),
+        ValueError,
+        "starts is empty",
+    ),
+    "blocks: float starts": (
+        lambda: evaluation.time_block_split(torch.tensor([0.0]), 5, 100, 2, 0),
+        TypeError,
+        "starts must hold integer",
+    ),
+    "blocks: n_samples < length": (
+        lambda: evaluation.time_block_split(torch.tensor([0]), 5, 4, 2, 0),
+        ValueError,
+        "n_samples must be >= 5",
+    ),
+    # overlap_fraction
+    "overlap: empty test": (
+        lambda: evaluation.overlap_fraction(torch.tensor([], dtype=torch.long), torch.tensor([0]), 3),
+        ValueError,
+        "test_starts is empty",
+    ),
+    "overlap: length": (
+        lambda: evaluation.overlap_fraction(torch.tensor([0]), torch.tensor([0]), 0),
+        ValueError,
+        "length must be >= 1",
+    ),
+    # oversample
+    "oversample: empty": (lambda: evaluation.oversample(_X[:0], _Y[:0]), ValueError, "x is empty"),
+    "oversample: NaN": (lambda: evaluation.oversample(_NAN, _Y), ValueError, "x contains NaN"),
+    "oversample: k_neighbors": (
+        lambda: evaluation.oversample(_X, _Y, "smote", k_neighbors=0),
+        ValueError,
+        "k_neighbors",
+    ),
+    # binary_scores
+    "scores: empty": (
+        lambda: evaluation.binary_scores(torch.tensor([], dtype=torch.long), torch.tensor([])),
+        ValueError,
+        "y is empty",
+    ),
+    "scores: NaN": (
+        lambda: evaluation.binary_scores(torch.tensor([0, 1]), torch.tensor([0.5, float("nan")])),
+        ValueError,
+        "score contains NaN",
+    ),
+    "scores: length": (
+        lambda: evaluation.binary_scores(torch.tensor([0, 1]), torch.tensor([0.5])),
+        ValueError,
+        r"score must have one entry per label \(2\), got 1",
+    ),
+    "scores: threshold": (
+        lambda: evaluation.binary_scores(torch.tensor([0, 1]), torch.tensor([0.1, 0.9]), threshold="0.5"),
+        TypeError,
+        "threshold must be a real number",
+    ),
+    # cross_validate
+    "cv: model without predict_proba": (
+        lambda: _cv(make_model=_NoProba),
+        TypeError,
+        "make_model must return a classifier with fit and predict_proba, got _NoProba",
+    ),
+    "cv: make_model returns a tuple": (
+        lambda: _cv(make_model=lambda: (LogisticRegression(), 1)),
+        TypeError,
+        r"make_model must return a classifier .* got a tuple of 2",
+    ),
+    "cv: one-column probabilities": (
+        lambda: _cv(make_model=_OneColumn),
+        ValueError,
+        r"make_model's classifier must give predict_proba of shape \(4, 2\), got \(4, 1\)",
+    ),
+    "cv: make_model not callable": (lambda: _cv(make_model=LogisticRegression()), TypeError, "make_model must be"),
+    "cv: labels 0/1/2": (
+        lambda: _cv(y=torch.tensor([0, 1, 2, 0, 1] * 4)),
+        ValueError,
+        "y must hold the labels 0 and 1",
+    ),
+    "cv: one class": (lambda: _cv(y=torch.zeros(20, dtype=torch.long)), ValueError, "y must hold the labels 0 and 1"),
+    "cv: empty x": (lambda: _cv(x=torch.zeros(0, 2), y=_Y[:0]), ValueError, "x is empty"),
+    "cv: NaN x": (lambda: _cv(x=torch.full((20, 2), float("nan"))), ValueError, "x contains NaN"),
+    "cv: n_folds": (lambda: _cv(n_folds=11), ValueError, "n_folds=11 is more than the 10 rows"),
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(case=st.sampled_from(sorted(_BAD_CALLS)))
+def test_every_public_function_refuses_bad_input_naming_the_parameter(case):
+    call, exc, message = _BAD_CALLS[case]
+    with pytest.raises(exc, match=message):
+        call()
