@@ -4,7 +4,8 @@ TTA averages a model's prediction over a set of *views* of each input — determ
 under which the label should not change (the orbit of an assumed invariance). It helps only when
 the views are label-preserving for the modality *and* the model's errors differ between views; it
 costs V forward passes per image; and it can turn right answers wrong (a digit 6 rotated by 180° is
-a 9). The notebook ``06_tta`` measures all three.
+a 9). The notebook ``06_tta`` measures all three. Read ``lessonlib.reference.tta`` first: TTA over the
+D4 views and its merges in 70 lines, one view at a time; ``predict_with_tta`` is tested equal to it.
 
 * ``predict_with_tta(model, x, views="d4", merge="mean", activation="softmax", ...)`` — merged
   predictions ``[B, K]`` (``dense=True``: ``[B, K, H, W]``, each view's output mapped back first).
@@ -72,36 +73,105 @@ MERGES = ("mean", "logit_mean", "gmean", "max")
 ACTIVATIONS = ("softmax", "sigmoid", None)
 DISAGREEMENTS = ("mutual_information", "variance", "vote")
 
-#: Default bound on the work per forward pass when ``batch_size=None`` on a CPU, in input pixels
-#: (views × images × H × W): small chunks pay per-pass overhead, large ones outgrow the cache. The
-#: value comes from the chunk-size sweep ``python -m benchmarks.bench_tta --sweep``; the measured
-#: figures and the reasoning are in ``benchmarks/bench_tta.py``'s docstring, where they are re-run.
-DEFAULT_PIXELS_PER_PASS_CPU = 2**14
-#: Accelerators (CUDA, MPS) want big passes to fill the device; not tuned here beyond "large".
-DEFAULT_PIXELS_PER_PASS_ACCELERATOR = 2**22
 
+def predict_with_tta(
+    model: nn.Module,
+    x: torch.Tensor,
+    *,
+    views: str | Sequence[Callable[[torch.Tensor], torch.Tensor]] = "d4",
+    merge: str = "mean",
+    activation: str | None = "softmax",
+    batch_size: int | None = None,
+    return_views: bool = False,
+    dense: bool = False,
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    """The same result as ``reference.tta.tta`` (D4 views, softmax merges); adds other views and
+    activations, chunked batching (all views of a chunk in one forward pass), devices, eval mode and validation.
 
-def default_batch_size(n_views: int, height: int, width: int, device: torch.device | str = "cpu") -> int:
-    """Images per chunk that ``predict_with_tta`` uses when ``batch_size=None``.
+    Test-time augmentation: ``merge_v f(g_v x)``, dense outputs mapped back first (``g_v⁻¹ f(g_v x)``).
 
-    ``max(1, budget // (n_views · height · width))`` with ``budget`` =
-    ``DEFAULT_PIXELS_PER_PASS_CPU`` (16 384) on a CPU and ``DEFAULT_PIXELS_PER_PASS_ACCELERATOR``
-    elsewhere. For D4 on 8x8 digits: 32 images (256 view-images per pass); on 32x32 images: 2.
+    Args:
+        model: maps ``[N, C, H, W]`` to logits ``[N, K]`` (or ``[N, K, H, W]`` with ``dense=True``).
+        x: a batch ``[B, C, H, W]``, floating point, on any device (it is moved to the model's device
+            chunk by chunk; results come back on ``x.device``). Not modified.
+        views: ``"identity"``, ``"hflip"``, ``"flips"``, ``"d4"`` (the 8 exact symmetries of the square,
+            ``geometric.D4_NAMES``) or a sequence of deterministic callables / ``View`` objects (see
+            ``make_views``, ``shift_view``). Views with quarter turns need square images.
+        merge: ``"mean"`` (of probabilities), ``"logit_mean"`` (of logits, then the activation),
+            ``"gmean"`` (normalised geometric mean of probabilities) or ``"max"``; see ``MERGES``.
+        activation: ``"softmax"`` (over classes, dim 1 of the output), ``"sigmoid"`` (multi-label or
+            binary) or ``None`` (the model already outputs scores you want averaged as they are).
+        batch_size: images per chunk; each forward pass sees ``V × batch_size`` inputs (all views of
+            the chunk, concatenated), so memory grows with ``V × batch_size``. ``None`` uses
+            ``default_batch_size(V, H, W, device)``: about 16 384 input pixels per pass on a CPU,
+            i.e. 32 digits (8x8) × 8 D4 views, chosen by the chunk-size sweep of
+            ``benchmarks/bench_tta.py`` (one giant pass of every view-image is *slower* on a CPU);
+            on a GPU much larger (2**22 pixels per pass).
+        return_views: also return the per-view predictions (activated, in the input's frame).
+        dense: the model outputs maps ``[N, K, H, W]`` (segmentation); each view's output is mapped
+            back with the view's ``inverse`` before merging, so the result is aligned with ``x``.
 
-    Raises:
-        TypeError/ValueError naming the parameter: sizes that are not integers >= 1, a ``device``
-        that is not a ``torch.device`` or a device string torch understands (``"cpu"``, ``"cuda:0"``).
+    Returns:
+        ``merged`` shaped ``[B, K]`` (``[B, K, H, W]`` when dense), or ``(merged, per_view)`` with
+        ``per_view`` shaped ``[V, B, K(, H, W)]``, both on ``x.device``.
+
+    Guarantees: runs under ``torch.inference_mode()``; every submodule is put in eval mode for the
+    call and its previous mode restored afterwards (also when the call raises); the same input gives
+    the same output (the views are deterministic and nothing random is drawn); results do not depend
+    on ``batch_size`` beyond floating-point rounding of the model's kernels.
     """
-    for name, v in (("n_views", n_views), ("height", height), ("width", width)):
-        check_int(v, name, low=1)
-    if not isinstance(device, (torch.device, str)):
-        raise TypeError(f"device must be a torch.device or a string such as 'cpu', got {type(device).__name__}")
-    try:
-        kind = torch.device(device).type
-    except RuntimeError as exc:
-        raise ValueError(f"device must name a torch device such as 'cpu' or 'cuda', got {device!r}") from exc
-    budget = DEFAULT_PIXELS_PER_PASS_CPU if kind == "cpu" else DEFAULT_PIXELS_PER_PASS_ACCELERATOR
-    return max(1, budget // (n_views * height * width))
+    view_list = _check_tta_args(model, x, views, merge, activation, batch_size, return_views, dense)
+    dev = _model_device(model, x.device)
+    chunk = batch_size or default_batch_size(len(view_list), x.shape[-2], x.shape[-1], dev)
+    with _eval_mode(model), torch.inference_mode():
+        # every view of a chunk in ONE forward pass; dense outputs mapped back to x's frame
+        pieces = [
+            _predict_views(model, x[start : start + chunk].to(dev), view_list, dense)
+            for start in range(0, x.shape[0], chunk)
+        ]
+        raw = torch.cat(pieces, dim=1)  # [V, B, K(, H, W)] raw outputs
+        merged = _merge(raw, merge, activation).to(x.device)
+        if not return_views:
+            return merged
+        return merged, _activate(raw, activation).to(x.device)
+
+
+def merge_views(view_outputs: torch.Tensor, *, merge: str = "mean", activation: str | None = "softmax") -> torch.Tensor:
+    """The same result as ``reference.tta.merge_views`` (softmax); adds ``sigmoid``/no activation,
+    half-precision inputs (merged in float32) and validation.
+
+    Merge raw per-view outputs ``[V, B, K]`` (or dense ``[V, B, K, H, W]``) into ``[B, K(, H, W)]``.
+
+    ``view_outputs`` are the model's *raw* outputs (logits), already mapped back to the input frame for
+    dense outputs. The class axis is dim 2. See ``MERGES`` for what each merge computes; ``gmean``
+    needs an activation (a geometric mean of logits is meaningless). Computed in float32 or wider,
+    returned in the dtype of ``view_outputs``.
+    """
+    check_tensor(view_outputs, "view_outputs", ndim=(3, 5), floating=True)
+    _check_merge(merge, activation)
+    return _merge(view_outputs, merge, activation)
+
+
+def _merge(view_outputs: torch.Tensor, merge: str, activation: str | None) -> torch.Tensor:
+    """``merge_views`` without its checks (``predict_with_tta`` validated ``merge`` and ``activation``)."""
+    y = view_outputs.float() if view_outputs.dtype in (torch.float16, torch.bfloat16) else view_outputs
+    if merge == "mean":
+        out = _activate(y, activation).mean(0)
+    elif merge == "logit_mean":
+        out = _activate(y.mean(0, keepdim=True), activation)[0]
+    elif merge == "max":
+        out = _activate(y, activation).amax(0)
+    elif activation == "softmax":  # gmean
+        out = y.log_softmax(dim=2).mean(0).softmax(dim=1)
+    else:  # gmean, sigmoid: renormalised geometric mean of (p, 1-p) per class
+        log_p, log_q = F.logsigmoid(y).mean(0), F.logsigmoid(-y).mean(0)
+        out = torch.sigmoid(log_p - log_q)
+    return out.to(view_outputs.dtype)
+
+
+# ----------------------------------------------------------------------------------------------
+# Views: named D4 sets (from geometric), shifts, your own callables
+# ----------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -120,30 +190,6 @@ class View:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward(x)
-
-
-def _d4_view(k: int) -> View:
-    return View(D4_NAMES[k], lambda x, k=k: dihedral(x, k), lambda y, k=k: dihedral_inverse(y, k), swaps_hw=k % 2 == 1)
-
-
-def _shift(x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
-    """Move content ``dx`` pixels right and ``dy`` down; zeros enter at the border."""
-    h, w = x.shape[-2:]
-    # pad (left, right, top, bottom) then crop back to H x W.
-    padded = F.pad(x, (max(dx, 0), max(-dx, 0), max(dy, 0), max(-dy, 0)))
-    top, left = max(-dy, 0), max(-dx, 0)
-    return padded[..., top : top + h, left : left + w]
-
-
-def shift_view(dx: int, dy: int) -> View:
-    """A view that shifts the image by whole pixels (``dx`` right, ``dy`` down), zero-filled.
-
-    Deterministic and exact (no interpolation). Its ``inverse`` shifts a dense output back by
-    ``(-dx, -dy)``; the ``|dx|`` columns and ``|dy|`` rows that left the frame come back as zeros, so
-    the inverse is exact only away from the border. ``shift_view(0, 0)`` is the identity.
-    """
-    dx, dy = check_int(dx, "dx (pixels)"), check_int(dy, "dy (pixels)")
-    return View(f"shift({dx:+d},{dy:+d})", lambda x: _shift(x, dx, dy), lambda y: _shift(y, -dx, -dy))
 
 
 def make_views(views: str | Sequence[Callable[[torch.Tensor], torch.Tensor]]) -> tuple[View, ...]:
@@ -175,113 +221,64 @@ def make_views(views: str | Sequence[Callable[[torch.Tensor], torch.Tensor]]) ->
     return tuple(out)
 
 
-def _activate(y: torch.Tensor, activation: str | None) -> torch.Tensor:
-    if activation == "softmax":
-        return y.softmax(dim=-1 if y.ndim == 3 else 2)
-    if activation == "sigmoid":
-        return y.sigmoid()
-    return y
+def shift_view(dx: int, dy: int) -> View:
+    """A view that shifts the image by whole pixels (``dx`` right, ``dy`` down), zero-filled.
 
-
-def merge_views(view_outputs: torch.Tensor, *, merge: str = "mean", activation: str | None = "softmax") -> torch.Tensor:
-    """Merge raw per-view outputs ``[V, B, K]`` (or dense ``[V, B, K, H, W]``) into ``[B, K(, H, W)]``.
-
-    ``view_outputs`` are the model's *raw* outputs (logits), already mapped back to the input frame for
-    dense outputs. The class axis is dim 2. See ``MERGES`` for what each merge computes; ``gmean``
-    needs an activation (a geometric mean of logits is meaningless). Computed in float32 or wider,
-    returned in the dtype of ``view_outputs``.
+    Deterministic and exact (no interpolation). Its ``inverse`` shifts a dense output back by
+    ``(-dx, -dy)``; the ``|dx|`` columns and ``|dy|`` rows that left the frame come back as zeros, so
+    the inverse is exact only away from the border. ``shift_view(0, 0)`` is the identity.
     """
-    check_tensor(view_outputs, "view_outputs", ndim=(3, 5), floating=True)
-    _check_merge(merge, activation)
-    y = view_outputs.float() if view_outputs.dtype in (torch.float16, torch.bfloat16) else view_outputs
-    if merge == "mean":
-        out = _activate(y, activation).mean(0)
-    elif merge == "logit_mean":
-        out = _activate(y.mean(0, keepdim=True), activation)[0]
-    elif merge == "max":
-        out = _activate(y, activation).amax(0)
-    elif activation == "softmax":  # gmean
-        out = y.log_softmax(dim=2).mean(0).softmax(dim=1)
-    else:  # gmean, sigmoid: renormalised geometric mean of (p, 1-p) per class
-        log_p, log_q = F.logsigmoid(y).mean(0), F.logsigmoid(-y).mean(0)
-        out = torch.sigmoid(log_p - log_q)
-    return out.to(view_outputs.dtype)
+    dx, dy = check_int(dx, "dx (pixels)"), check_int(dy, "dy (pixels)")
+    return View(f"shift({dx:+d},{dy:+d})", lambda x: _shift(x, dx, dy), lambda y: _shift(y, -dx, -dy))
 
 
-def _check_merge(merge: object, activation: object) -> None:
-    check_one_of(activation, "activation", ACTIVATIONS)
-    check_one_of(merge, "merge", MERGES)
-    if merge == "gmean" and activation is None:
-        raise ValueError(
-            "merge='gmean' needs activation 'softmax' or 'sigmoid' (a geometric mean of logits is undefined)"
-        )
+def _d4_view(k: int) -> View:
+    return View(D4_NAMES[k], lambda x, k=k: dihedral(x, k), lambda y, k=k: dihedral_inverse(y, k), swaps_hw=k % 2 == 1)
 
 
-def _model_device(model: nn.Module, fallback: torch.device) -> torch.device:
-    for p in model.parameters():
-        return p.device
-    for b in model.buffers():
-        return b.device
-    return fallback
-
-
-def predict_with_tta(
-    model: nn.Module,
-    x: torch.Tensor,
-    *,
-    views: str | Sequence[Callable[[torch.Tensor], torch.Tensor]] = "d4",
-    merge: str = "mean",
-    activation: str | None = "softmax",
-    batch_size: int | None = None,
-    return_views: bool = False,
-    dense: bool = False,
-) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-    """Predict ``x`` under every view and merge: test-time augmentation, batched and deterministic.
-
-    Args:
-        model: maps ``[N, C, H, W]`` to logits ``[N, K]`` (or ``[N, K, H, W]`` with ``dense=True``).
-        x: a batch ``[B, C, H, W]``, floating point, on any device (it is moved to the model's device
-            chunk by chunk; results come back on ``x.device``). Not modified.
-        views: ``"identity"``, ``"hflip"``, ``"flips"``, ``"d4"`` (the 8 exact symmetries of the square,
-            ``presets.D4_NAMES``) or a sequence of deterministic callables / ``View`` objects (see
-            ``make_views``, ``shift_view``). Views with quarter turns need square images.
-        merge: ``"mean"`` (of probabilities), ``"logit_mean"`` (of logits, then the activation),
-            ``"gmean"`` (normalised geometric mean of probabilities) or ``"max"``; see ``MERGES``.
-        activation: ``"softmax"`` (over classes, dim 1 of the output), ``"sigmoid"`` (multi-label or
-            binary) or ``None`` (the model already outputs scores you want averaged as they are).
-        batch_size: images per chunk; each forward pass sees ``V × batch_size`` inputs (all views of
-            the chunk, concatenated), so memory grows with ``V × batch_size``. ``None`` uses
-            ``default_batch_size(V, H, W, device)``: about 16 384 input pixels per pass on a CPU,
-            i.e. 32 digits (8x8) × 8 D4 views, chosen by the chunk-size sweep of
-            ``benchmarks/bench_tta.py`` (one giant pass of every view-image is *slower* on a CPU);
-            on a GPU much larger (2**22 pixels per pass).
-        return_views: also return the per-view predictions (activated, in the input's frame).
-        dense: the model outputs maps ``[N, K, H, W]`` (segmentation); each view's output is mapped
-            back with the view's ``inverse`` before merging, so the result is aligned with ``x``.
-
-    Returns:
-        ``merged`` shaped ``[B, K]`` (``[B, K, H, W]`` when dense), or ``(merged, per_view)`` with
-        ``per_view`` shaped ``[V, B, K(, H, W)]``, both on ``x.device``.
-
-    Guarantees: runs under ``torch.inference_mode()``; every submodule is put in eval mode for the
-    call and its previous mode restored afterwards (also when the call raises); the same input gives
-    the same output (the views are deterministic and nothing random is drawn); results do not depend
-    on ``batch_size`` beyond floating-point rounding of the model's kernels.
-    """
-    view_list = _check_tta_args(model, x, views, merge, activation, batch_size, return_views, dense)
+def _shift(x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
+    """Move content ``dx`` pixels right and ``dy`` down; zeros enter at the border."""
     h, w = x.shape[-2:]
-    dev = _model_device(model, x.device)
-    chunk = batch_size if batch_size is not None else default_batch_size(len(view_list), h, w, dev)
-    with _eval_mode(model), torch.inference_mode():
-        pieces = [
-            _predict_views(model, x[start : start + chunk].to(dev), view_list, dense)
-            for start in range(0, x.shape[0], chunk)
-        ]
-        raw = torch.cat(pieces, dim=1)  # [V, B, K(, H, W)], raw outputs in the input's frame
-        merged = merge_views(raw, merge=merge, activation=activation).to(x.device)
-        if not return_views:
-            return merged
-        return merged, _activate(raw, activation).to(x.device)
+    # pad (left, right, top, bottom) then crop back to H x W.
+    padded = F.pad(x, (max(dx, 0), max(-dx, 0), max(dy, 0), max(-dy, 0)))
+    top, left = max(-dy, 0), max(-dx, 0)
+    return padded[..., top : top + h, left : left + w]
+
+
+# ----------------------------------------------------------------------------------------------
+# Chunking, validation and the private cores of predict_with_tta
+# ----------------------------------------------------------------------------------------------
+
+#: Default bound on the work per forward pass when ``batch_size=None`` on a CPU, in input pixels
+#: (views × images × H × W): small chunks pay per-pass overhead, large ones outgrow the cache. The
+#: value comes from the chunk-size sweep ``python -m benchmarks.bench_tta --sweep``; the measured
+#: figures and the reasoning are in ``benchmarks/bench_tta.py``'s docstring, where they are re-run.
+DEFAULT_PIXELS_PER_PASS_CPU = 2**14
+#: Accelerators (CUDA, MPS) want big passes to fill the device; not tuned here beyond "large".
+DEFAULT_PIXELS_PER_PASS_ACCELERATOR = 2**22
+
+
+def default_batch_size(n_views: int, height: int, width: int, device: torch.device | str = "cpu") -> int:
+    """Images per chunk that ``predict_with_tta`` uses when ``batch_size=None``.
+
+    ``max(1, budget // (n_views · height · width))`` with ``budget`` =
+    ``DEFAULT_PIXELS_PER_PASS_CPU`` (16 384) on a CPU and ``DEFAULT_PIXELS_PER_PASS_ACCELERATOR``
+    elsewhere. For D4 on 8x8 digits: 32 images (256 view-images per pass); on 32x32 images: 2.
+
+    Raises:
+        TypeError/ValueError naming the parameter: sizes that are not integers >= 1, a ``device``
+        that is not a ``torch.device`` or a device string torch understands (``"cpu"``, ``"cuda:0"``).
+    """
+    for name, v in (("n_views", n_views), ("height", height), ("width", width)):
+        check_int(v, name, low=1)
+    if not isinstance(device, (torch.device, str)):
+        raise TypeError(f"device must be a torch.device or a string such as 'cpu', got {type(device).__name__}")
+    try:
+        kind = torch.device(device).type
+    except RuntimeError as exc:
+        raise ValueError(f"device must name a torch device such as 'cpu' or 'cuda', got {device!r}") from exc
+    budget = DEFAULT_PIXELS_PER_PASS_CPU if kind == "cpu" else DEFAULT_PIXELS_PER_PASS_ACCELERATOR
+    return max(1, budget // (n_views * height * width))
 
 
 def _check_tta_args(
@@ -318,6 +315,23 @@ def _check_tta_args(
         if missing:
             raise ValueError(f"dense=True needs an inverse for every view; views {missing} have none (use View(...))")
     return view_list
+
+
+def _check_merge(merge: object, activation: object) -> None:
+    check_one_of(activation, "activation", ACTIVATIONS)
+    check_one_of(merge, "merge", MERGES)
+    if merge == "gmean" and activation is None:
+        raise ValueError(
+            "merge='gmean' needs activation 'softmax' or 'sigmoid' (a geometric mean of logits is undefined)"
+        )
+
+
+def _model_device(model: nn.Module, fallback: torch.device) -> torch.device:
+    for p in model.parameters():
+        return p.device
+    for b in model.buffers():
+        return b.device
+    return fallback
 
 
 @contextlib.contextmanager
@@ -369,6 +383,19 @@ def _check_output(y: object, n: int, dense: bool, hw: tuple[int, int]) -> torch.
         shape = "[N, K, H, W] (dense=True)" if dense else "[N, K] (use dense=True for maps)"
         raise ValueError(f"the model returned shape {tuple(y.shape)} for {n} inputs; expected {shape}")
     return y
+
+
+def _activate(y: torch.Tensor, activation: str | None) -> torch.Tensor:
+    if activation == "softmax":
+        return y.softmax(dim=-1 if y.ndim == 3 else 2)
+    if activation == "sigmoid":
+        return y.sigmoid()
+    return y
+
+
+# ----------------------------------------------------------------------------------------------
+# Uncertainty from the views
+# ----------------------------------------------------------------------------------------------
 
 
 def view_disagreement(view_predictions: torch.Tensor, *, method: str = "mutual_information") -> torch.Tensor:

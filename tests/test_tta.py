@@ -671,3 +671,78 @@ def test_property_named_views_invert_exactly(name, h, seed):
     assert [v.name for v in views] == [D4_NAMES[k] for k in VIEW_SETS[name]]
     for v in views:
         assert torch.equal(v.inverse(v(x)), x)
+
+
+# ----------------------------------------------------------------------------------------------
+# Fast == reference (lessonlib.reference.tta): predict_with_tta and merge_views, every merge
+# ----------------------------------------------------------------------------------------------
+# Tolerance: 1e-5 absolute on probabilities (float32; the fast path batches the views of a chunk into
+# one forward pass, the reference runs one view at a time, so only the convolutions' summation order
+# differs). Both sides must change together: a wrong view, inverse or merge moves values by >> 1e-3.
+
+
+class _DenseConv(nn.Module):
+    """A small segmentation model with no symmetry: a 3x3 convolution (K=3 maps)."""
+
+    def __init__(self, seed: int):
+        super().__init__()
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            self.conv = nn.Conv2d(1, 3, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    b=st.integers(1, 5),
+    side=st.sampled_from([6, 8]),
+    merge=st.sampled_from(MERGES),
+    views=st.sampled_from(sorted(VIEW_SETS)),
+    chunk=st.sampled_from([None, 1, 2]),
+    seed=st.integers(0, 99),
+)
+def test_property_predict_with_tta_equals_reference(b, side, merge, views, chunk, seed):
+    from lessonlib import reference
+
+    with torch.random.fork_rng():  # a linear model on the pixels: no symmetry, logits spread over ~±5
+        torch.manual_seed(seed)
+        model = nn.Sequential(nn.Flatten(), nn.Linear(side * side, 5)).eval()
+        model[1].weight.data.mul_(10.0)
+    x = torch.rand(b, 1, side, side, generator=torch.Generator().manual_seed(seed))
+    got = predict_with_tta(model, x, views=views, merge=merge, batch_size=chunk)
+    want = reference.tta.tta(model, x, views=VIEW_SETS[views], merge=merge)
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-5)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    b=st.integers(1, 4),
+    side=st.integers(3, 7),
+    merge=st.sampled_from(MERGES),
+    seed=st.integers(0, 99),
+)
+def test_property_dense_predict_with_tta_equals_reference(b, side, merge, seed):
+    """Dense (segmentation) TTA: each view's maps mapped back before merging, as the reference does."""
+    from lessonlib import reference
+
+    model = _DenseConv(seed).eval()
+    x = torch.rand(b, 1, side, side, generator=torch.Generator().manual_seed(seed))
+    got = predict_with_tta(model, x, merge=merge, dense=True)
+    want = reference.tta.tta(model, x, merge=merge, dense=True)
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-5)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    shape=st.sampled_from([(3, 2, 5), (8, 1, 4), (2, 2, 3, 4, 4)]),
+    merge=st.sampled_from(MERGES),
+    scale=st.sampled_from([1.0, 10.0]),
+    seed=st.integers(0, 99),
+)
+def test_property_merge_views_equals_reference(shape, merge, scale, seed):
+    from lessonlib import reference
+
+    z = scale * torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    torch.testing.assert_close(merge_views(z, merge=merge), reference.tta.merge_views(z, merge), rtol=0, atol=1e-12)
