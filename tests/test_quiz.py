@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lessonlib import quiz
 
@@ -176,3 +178,93 @@ def test_glossary_links_point_to_existing_entries():
                 assert anchor in anchors, f"{path.name} links to a missing glossary entry #{anchor}"
                 linked += 1
     assert linked >= 20
+
+
+# ---------------------------------------------------------------------------------------------
+# the input contract: every public function names its parameter
+# ---------------------------------------------------------------------------------------------
+
+_NOT_STRINGS = st.one_of(
+    st.integers(), st.floats(allow_nan=True), st.none(), st.booleans(), st.lists(st.text(max_size=3), max_size=2)
+)
+_IDS = set(IDS)
+
+
+@settings(max_examples=40, deadline=None)
+@given(value=_NOT_STRINGS)
+def test_functions_taking_an_item_id_refuse_a_non_string_naming_item_id(value):
+    for call in (quiz.item, quiz.hint, quiz.reveal, lambda v: quiz.check(v, "a")):
+        with pytest.raises(TypeError, match=r"item_id must be an id string such as '04.q3', got"):
+            call(value)
+
+
+@settings(max_examples=40, deadline=None)
+@given(value=st.text(max_size=8).filter(lambda t: t not in _IDS))
+def test_functions_taking_an_item_id_refuse_an_unknown_id_naming_item_id(value):
+    for call in (quiz.item, quiz.hint, quiz.reveal, lambda v: quiz.check(v, "a")):
+        with pytest.raises(ValueError, match=r"item_id must be an id such as '04.q3', got"):
+            call(value)
+
+
+@settings(max_examples=40, deadline=None)
+@given(value=_NOT_STRINGS)
+def test_load_and_quick_check_refuse_a_non_string_notebook(value):
+    for call in (quiz.load, quiz.quick_check):
+        with pytest.raises(TypeError, match=r"notebook must be a two-digit string such as '04', got"):
+            call(value)
+
+
+@settings(max_examples=30, deadline=None)
+@given(value=st.text(max_size=4).filter(lambda t: t not in quiz.notebooks()))
+def test_load_refuses_an_unknown_notebook(value):
+    with pytest.raises(ValueError, match=r"notebook must be one of \['00'"):
+        quiz.load(value)
+
+
+@settings(max_examples=40, deadline=None)
+@given(value=st.one_of(st.integers(), st.floats(), st.booleans(), st.just([]), st.lists(st.integers(), min_size=1)))
+def test_bank_and_mock_interview_refuse_topics_that_are_not_tags(value):
+    with pytest.raises(TypeError, match=r"topics must be None, a topic tag \(a string\) or a non-empty list"):
+        quiz.bank(value)
+    with pytest.raises(TypeError, match=r"topics must be None"):
+        quiz.mock_interview(n=1, seed=0, topics=value)
+
+
+def test_bank_names_unknown_topics():
+    with pytest.raises(ValueError, match=r"topics must be among .*got \['no such topic'\]"):
+        quiz.bank(["no such topic", ITEMS[0].topic])
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    case=st.sampled_from(
+        [
+            ({"n": 0}, ValueError, r"n must be >= 1, got 0"),
+            ({"n": 10**6}, ValueError, r"n must be <= \d+, got 1000000"),
+            ({"n": 2.5}, TypeError, r"n must be an integer"),
+            ({"seed": -1}, ValueError, r"seed must be >= 0, got -1"),
+            ({"seed": "7"}, TypeError, r"seed must be an integer"),
+            ({"seed": 1.5}, TypeError, r"seed must be an integer"),
+        ]
+    )
+)
+def test_mock_interview_refuses_bad_arguments_naming_them(case):
+    kwargs, exc, message = case
+    with pytest.raises(exc, match=message):
+        quiz.mock_interview(**{"n": 3, "seed": 0, **kwargs})
+
+
+@settings(max_examples=20, deadline=None)
+@given(level=st.one_of(st.integers().filter(lambda v: v not in (1, 2)), st.booleans(), st.floats()))
+def test_hint_names_level(level):
+    with pytest.raises((TypeError, ValueError), match=r"^level must be"):
+        quiz.hint(ITEMS[0].id, level)
+
+
+@settings(max_examples=20, deadline=None)
+@given(k=st.one_of(st.integers().filter(lambda v: not 1 <= v <= 3), st.floats(), st.text(max_size=2)))
+def test_a_mock_round_names_k(k):
+    round_ = quiz.mock_interview(n=3, seed=0)
+    for call in (lambda: round_.answer(k, "a"), lambda: round_.ask(k), lambda: round_.hint(k)):
+        with pytest.raises((TypeError, ValueError), match=r"^k must be"):
+            call()
