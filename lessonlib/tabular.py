@@ -72,17 +72,9 @@ class FeatureSpec:
 
 
 def _check_table(x: object, name: str = "x") -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(
-            f"{name} must be a torch.Tensor shaped [n_features] or [n_rows, n_features], got {type(x).__name__}"
-        )
-    if not x.is_floating_point():
-        raise TypeError(
-            f"{name} must be floating point (NaN marks missing values), got dtype {x.dtype}; "
-            "convert with x.double() first"
-        )
-    if x.ndim not in (1, 2) or x.shape[-1] < 1:
-        raise ValueError(f"{name} must be shaped [n_features] or [n_rows, n_features], got {tuple(x.shape)}")
+    """``check_tensor`` for a table ``[n_features]`` or ``[n_rows, n_features]``: floating point (NaN marks a
+    missing value, so NaN is allowed), non-empty, no ±inf."""
+    check_tensor(x, name, ndim=(1, 2), floating=True, nonempty=True)
     if bool(torch.isinf(x).any()):
         raise ValueError(f"{name} contains infinite values; expected finite numbers (NaN = missing is allowed)")
     return x
@@ -141,6 +133,67 @@ def _spec_tensors(spec: Sequence[FeatureSpec] | None, n_features: int, like: tor
     return noisy, integer, low, high
 
 
+def _check_arguments(x, feature_std, noise_scale, dropout_prob, spec, bounds, generator) -> dict:
+    """Validate ``augment_tabular``'s arguments once (``augment_rows`` shares it); returns the core's inputs."""
+    _check_table(x)
+    n_features = x.shape[-1]
+    check_tensor(feature_std, "feature_std", ndim=1, floating=True, finite=True)
+    if feature_std.shape != (n_features,):
+        raise ValueError(
+            f"feature_std must be a tensor shaped [{n_features}] (one std per feature), got {tuple(feature_std.shape)}"
+        )
+    if bool((feature_std < 0).any()):
+        raise ValueError("feature_std must be finite and >= 0 (compute it with feature_std(x_train))")
+    noise_scale = check_number(noise_scale, "noise_scale", low=0.0)
+    dropout_prob = check_probability(dropout_prob, "dropout_prob")
+    check_one_of(bounds, "bounds", ("truncate", "clamp"))
+    check_generator(generator)
+    xc = x.to(compute_dtype(x.dtype))  # float16/bfloat16: no ndtri kernel, and too coarse for the CDF
+    noisy, integer, low, high = _spec_tensors(spec, n_features, xc)
+    outside = ~torch.isnan(xc) & ((xc < low) | (xc > high))
+    if bool(outside.any()):
+        f = int(outside.nonzero()[0, -1])
+        raise ValueError(
+            f"x has values outside the spec's bounds for feature {f} "
+            f"([{float(low[f])}, {float(high[f])}]); fix the data or the spec"
+        )
+    sigma = (noise_scale * feature_std.to(device=x.device, dtype=xc.dtype)) * noisy.to(xc.dtype)  # [F]
+    return dict(sigma=sigma, integer=integer, low=low, high=high, dropout_prob=dropout_prob, bounds=bounds)
+
+
+def _augment(x, *, sigma, integer, low, high, dropout_prob, bounds, generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """The unchecked core of ``augment_tabular`` (``reference.tabular.constrained_noise`` then
+    ``feature_dropout``, vectorised over rows and features)."""
+    out_dtype, n_features = x.dtype, x.shape[-1]
+    rows = x.to(compute_dtype(x.dtype)).reshape(-1, n_features)
+    lo, hi = low.expand_as(rows), high.expand_as(rows)
+    if bounds == "truncate":
+        # inverse-CDF draw of the truncated Gaussian; sigma == 0 means "leave the value alone".
+        safe = torch.where(sigma > 0, sigma, torch.ones_like(sigma))
+        a = torch.special.ndtr(((lo - rows) / safe).nan_to_num(nan=0.0))
+        b = torch.special.ndtr(((hi - rows) / safe).nan_to_num(nan=0.0))
+        u = uniform(rows.shape, generator=generator, device=x.device, dtype=torch.float64).to(rows.dtype)
+        p = (a + u * (b - a)).clamp(torch.finfo(rows.dtype).tiny, 1 - torch.finfo(rows.dtype).eps)
+        noise = torch.special.ndtri(p) * sigma
+        out = torch.minimum(torch.maximum(rows + noise, lo), hi)  # guards against rounding at the bound
+    else:
+        noise = normal(rows.shape, generator=generator, device=x.device, dtype=rows.dtype) * sigma
+        out = torch.minimum(torch.maximum(rows + noise, lo), hi)
+    # integer features: round, then step back inside the bounds if rounding left them
+    rounded = torch.round(out)
+    rounded = torch.where(rounded > hi, torch.floor(hi), rounded)
+    rounded = torch.where(rounded < lo, torch.ceil(lo), rounded)
+    out = torch.where(integer & (sigma > 0), rounded, out)
+    out = torch.where(sigma > 0, out, rows)  # untouched features keep their exact value
+
+    drop = uniform(rows.shape, generator=generator, device=x.device, dtype=torch.float32) < dropout_prob
+    missing = torch.isnan(rows) | drop
+    out = out.masked_fill(missing, float("nan"))
+    if out_dtype != out.dtype:  # back to the caller's dtype; keep the bounds as that dtype rounds them
+        out = torch.minimum(torch.maximum(out.to(out_dtype), low.to(out_dtype)), high.to(out_dtype))
+    return out.reshape(x.shape), missing.reshape(x.shape)
+
+
 def augment_tabular(
     x: torch.Tensor,
     *,
@@ -151,12 +204,18 @@ def augment_tabular(
     bounds: str = "truncate",
     generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-feature-scaled noise plus feature dropout to *missing*, respecting types and bounds.
+    """The same result as ``reference.tabular.constrained_noise`` then ``reference.tabular.feature_dropout``
+    (``bounds="truncate"``); adds validation, the constraints read from a ``FeatureSpec`` per feature, the
+    random draws, a ``"clamp"`` option and vectorisation over rows and features: per-feature-scaled noise
+    plus feature dropout to *missing*, respecting types and bounds.
+
+    The draws, from ``generator``: ``u ~ U(0, 1)`` per value (float64 from float32 draws; ``"clamp"``: a
+    standard normal per value instead), then the dropout draws (float32, ``< dropout_prob`` drops).
 
     Args:
-        x: ``[n_features]`` or ``[n_rows, n_features]``, floating point, in the features' own units;
-            NaN marks values already missing (they stay missing). Observed values must lie within the
-            spec's bounds (checked).
+        x: ``[n_features]`` or ``[n_rows, n_features]``, floating point, non-empty, in the features' own
+            units; NaN marks values already missing (they stay missing), ±inf is refused. Observed values
+            must lie within the spec's bounds (checked).
         feature_std: ``[n_features]``, non-negative, finite: each feature's standard deviation on the
             **training** split (``lessonlib.tabular.feature_std(x_train)``).
         noise_scale: noise standard deviation as a fraction of ``feature_std`` (>= 0). 0.05 moves a
@@ -176,61 +235,8 @@ def augment_tabular(
         missing in ``x`` and values dropped now). float16/bfloat16 tables are computed in float32 and
         returned in their own dtype (bounds then hold as the dtype represents them).
     """
-    _check_table(x)
-    n_features = x.shape[-1]
-    if not isinstance(feature_std, torch.Tensor) or feature_std.shape != (n_features,):
-        got = tuple(feature_std.shape) if isinstance(feature_std, torch.Tensor) else type(feature_std).__name__
-        raise ValueError(f"feature_std must be a tensor shaped [{n_features}] (one std per feature), got {got}")
-    if (
-        not feature_std.is_floating_point()
-        or not bool(torch.isfinite(feature_std).all())
-        or bool((feature_std < 0).any())
-    ):
-        raise ValueError("feature_std must be finite and >= 0 (compute it with feature_std(x_train))")
-    noise_scale = check_number(noise_scale, "noise_scale", low=0.0)
-    dropout_prob = check_probability(dropout_prob, "dropout_prob")
-    check_one_of(bounds, "bounds", ("truncate", "clamp"))
-    check_generator(generator)
-    out_dtype = x.dtype
-    x = x.to(compute_dtype(x.dtype))  # float16/bfloat16: no ndtri kernel, and too coarse for the CDF
-    noisy, integer, low, high = _spec_tensors(spec, n_features, x)
-    observed = ~torch.isnan(x)
-    outside = observed & ((x < low) | (x > high))
-    if bool(outside.any()):
-        f = int(outside.nonzero()[0, -1])
-        raise ValueError(
-            f"x has values outside the spec's bounds for feature {f} "
-            f"([{float(low[f])}, {float(high[f])}]); fix the data or the spec"
-        )
-
-    rows = x.reshape(-1, n_features)
-    sigma = (noise_scale * feature_std.to(device=x.device, dtype=x.dtype)) * noisy.to(x.dtype)  # [F]
-    lo, hi = low.expand_as(rows), high.expand_as(rows)
-    if bounds == "truncate":
-        # inverse-CDF draw of the truncated Gaussian; sigma == 0 means "leave the value alone".
-        safe = torch.where(sigma > 0, sigma, torch.ones_like(sigma))
-        a = torch.special.ndtr(((lo - rows) / safe).nan_to_num(nan=0.0))
-        b = torch.special.ndtr(((hi - rows) / safe).nan_to_num(nan=0.0))
-        u = uniform(rows.shape, generator=generator, device=x.device, dtype=torch.float64).to(x.dtype)
-        p = (a + u * (b - a)).clamp(torch.finfo(x.dtype).tiny, 1 - torch.finfo(x.dtype).eps)
-        noise = torch.special.ndtri(p) * sigma
-        out = torch.minimum(torch.maximum(rows + noise, lo), hi)  # guards against rounding at the bound
-    else:
-        noise = normal(rows.shape, generator=generator, device=x.device, dtype=x.dtype) * sigma
-        out = torch.minimum(torch.maximum(rows + noise, lo), hi)
-    # integer features: round, then step back inside the bounds if rounding left them
-    rounded = torch.round(out)
-    rounded = torch.where(rounded > hi, torch.floor(hi), rounded)
-    rounded = torch.where(rounded < lo, torch.ceil(lo), rounded)
-    out = torch.where(integer & (sigma > 0), rounded, out)
-    out = torch.where(sigma > 0, out, rows)  # untouched features keep their exact value
-
-    drop = uniform(rows.shape, generator=generator, device=x.device, dtype=torch.float32) < dropout_prob
-    missing = torch.isnan(rows) | drop
-    out = out.masked_fill(missing, float("nan"))
-    if out_dtype != out.dtype:  # back to the caller's dtype; keep the bounds as that dtype rounds them
-        out = torch.minimum(torch.maximum(out.to(out_dtype), low.to(out_dtype)), high.to(out_dtype))
-    return out.reshape(x.shape), missing.reshape(x.shape)
+    core = _check_arguments(x, feature_std, noise_scale, dropout_prob, spec, bounds, generator)
+    return _augment(x, **core, generator=generator)
 
 
 def augment_rows(
@@ -239,29 +245,30 @@ def augment_rows(
     *,
     copies: int,
     feature_std: torch.Tensor,
+    noise_scale: float = 0.05,
+    dropout_prob: float = 0.0,
+    spec: Sequence[FeatureSpec] | None = None,
+    bounds: str = "truncate",
     generator: torch.Generator | None = None,
-    **kwargs,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Training-set expansion: the original rows plus ``copies`` augmented copies of each.
+    """Training-set expansion: the original rows plus ``copies`` augmented copies of each (``augment_tabular``
+    on ``x`` repeated ``copies`` times).
 
     Args:
-        x: ``[n_rows, n_features]`` training rows.
+        x: ``[n_rows, n_features]`` training rows, ``n_rows >= 1``.
         y: ``[n_rows]`` targets (copied unchanged: the augmentation is assumed label-preserving).
         copies: number of augmented copies per row (>= 0).
-        feature_std, generator, kwargs: passed to ``augment_tabular``.
+        feature_std, noise_scale, dropout_prob, spec, bounds, generator: as in ``augment_tabular``.
 
     Returns:
         ``(x_big, y_big, missing)`` with ``(copies + 1) · n_rows`` rows; the originals come first.
     """
-    _check_table(x)
+    core = _check_arguments(x, feature_std, noise_scale, dropout_prob, spec, bounds, generator)
     if x.ndim != 2:
         raise ValueError(f"x must be [n_rows, n_features], got shape {tuple(x.shape)}")
     check_tensor(y, "y", ndim=1)
     if y.shape[0] != x.shape[0]:
         raise ValueError(f"y must be a tensor shaped [{x.shape[0]}] (one target per row), got {tuple(y.shape)}")
     copies = check_int(copies, "copies", low=0)
-    rep = x.repeat(copies, 1)
-    aug, miss = augment_tabular(rep, feature_std=feature_std, generator=generator, **kwargs)
-    x_big = torch.cat([x, aug])
-    missing = torch.cat([torch.isnan(x), miss])
-    return x_big, y.repeat(copies + 1), missing
+    aug, miss = _augment(x.repeat(copies, 1), **core, generator=generator)
+    return torch.cat([x, aug]), y.repeat(copies + 1), torch.cat([torch.isnan(x), miss])
