@@ -9,6 +9,7 @@ an adapter turns a technique into that shape and adds nothing else. One home for
 * ``affine_augment(...)`` — ``geometric.random_affine`` (rotation, translation, scale).
 * ``views_augment(views)`` — one random TTA view per image (``tta.make_views``), the training twin of TTA.
 * ``mix_augment(method, num_classes, ...)`` — Mixup or CutMix (``mixing``) with soft targets ``[B, K]``.
+* ``policy_augment(policy, ...)`` — TrivialAugment, RandAugment or AugMix (``policies``), drawn per image.
 
 Imports the technique modules (``geometric``, ``tta``, ``mixing``), ``utils`` and, for the ``Augment``
 type that ``fit`` takes, ``training`` (which imports none of them back).
@@ -22,6 +23,7 @@ import torch
 
 from lessonlib.geometric import random_affine, sample_affine_params
 from lessonlib.mixing import cutmix, mixup, soft_targets
+from lessonlib.policies import augmix, rand_augment, trivial_augment
 from lessonlib.training import Augment
 from lessonlib.tta import _apply_view, make_views
 from lessonlib.utils import (
@@ -36,7 +38,7 @@ from lessonlib.utils import (
     uniform,
 )
 
-__all__ = ["sometimes", "random_apply", "affine_augment", "views_augment", "mix_augment"]
+__all__ = ["sometimes", "random_apply", "affine_augment", "views_augment", "mix_augment", "policy_augment"]
 
 
 
@@ -171,3 +173,22 @@ def mix_augment(
         return r.inputs, soft_targets(r, num_classes, label_smoothing=label_smoothing)
 
     return apply
+
+
+def policy_augment(policy: str, **kwargs) -> Augment:
+    """An ``augment(x, y, generator) -> (x, y)`` for ``training.fit``: an automatic policy per image.
+
+    ``policy`` is ``"trivial"``, ``"randaugment"`` or ``"augmix"``; ``kwargs`` go to
+    ``policies.trivial_augment``/``rand_augment``/``augmix`` and are validated now (on a dummy image),
+    not at the first batch. Each batch ``x`` ``[B, 1 or 3, H, W]`` (uint8 or float in [0, 1]) gets one
+    independent draw per image from ``generator``; labels pass through unchanged.
+    """
+    fns = {"trivial": trivial_augment, "randaugment": rand_augment, "augmix": augmix}
+    check_one_of(policy, "policy", list(fns))
+    fn = fns[policy]
+    fn(torch.zeros(1, 1, 8, 8), generator=torch.Generator().manual_seed(0), **kwargs)  # validate early
+
+    def augment(x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None = None):
+        return fn(x, generator=generator, **kwargs), y
+
+    return augment

@@ -1,38 +1,29 @@
 """Automatic augmentation policies (TrivialAugment, RandAugment, AugMix), drawn per image, batched.
 
-torchvision's ``transforms.v2`` policies draw *one* operation and magnitude per call: handed a batch
-tensor ``[B, C, H, W]`` they apply the same operation to every image of it. Training wants an
-independent draw per image, and a Python loop over images is slow. Here a policy is two steps:
-
-1. ``sample_*`` draws, per image, which operation(s) and which signed magnitude(s) (``PolicyDraws``,
-   tensors ``[B, N]``) from a ``torch.Generator``;
-2. ``apply_draws`` applies them, grouping the images of the batch by operation (a loop over at most
-   fourteen operations, never over images) and applying each operation to its group with per-image
-   magnitudes as tensors.
-
-Given the same draws, every image equals torchvision's own operation applied to it alone (the policy
-classes' ``_apply_image_or_video_transform``): exactly for the colour operations on uint8 images,
-and for the geometric ones up to a few pixels where nearest-neighbour interpolation breaks a tie the
-other way (``tests/test_policies.py`` checks both).
-
-The operation lists and magnitude bins are torchvision's (``SPACES``), with one addition:
-``SPACES["medical"]``, the subset that is safe for a grey-scale radiograph, with small magnitudes
-(see notebook 08 for the reasoning).
-
-Images are uint8 (0..255) or floating point in [0, 1], 1 or 3 channels; the result has the input's
-dtype, shape and device, and the input is never modified.
+Read ``lessonlib.reference.policies`` first: the same policies as short functions, one image at a
+time. torchvision's ``transforms.v2`` policies draw *one* operation per call, so on a batch tensor
+every image gets the same one; here every image gets its own, in two steps: ``sample_*`` draws each
+image's operation(s) and signed magnitude(s) (``PolicyDraws``, tensors ``[B, N]``) from a
+``torch.Generator``, and ``apply_draws`` applies them grouped by operation (a loop over operations,
+never over images; the speed-only kernels are in ``lessonlib._kernels.policies``). Each image equals
+torchvision's operation applied to it alone: exactly for colour operations on uint8, up to
+nearest-neighbour ties for the geometric ones. Order here: spaces → samplers → apply → policies and
+AugMix's loss (``augmix_jsd_loss`` for ``training.fit``; the ``augment`` adapter is
+``lessonlib.augment.policy_augment``). Images: ``[B >= 1, 1 or 3, H, W]``, uint8 (0..255) or
+float32/float64 in [0, 1], finite; results keep dtype, shape and device; inputs are never modified.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torchvision.transforms.v2 import functional as TF
 
+from lessonlib._kernels.policies import apply_one, apply_steps, mix_chains
 from lessonlib.utils import (
     check_bool,
     check_generator,
@@ -53,16 +44,19 @@ __all__ = [
     "magnitude_table",
     "sample_trivial_augment",
     "sample_rand_augment",
-    "apply_draws",
     "apply_op",
+    "apply_draws",
     "trivial_augment",
     "rand_augment",
     "augmix",
-    "policy_augment",
     "jensen_shannon_consistency",
+    "augmix_jsd_loss",
     "prob_untouched_rand_augment",
-    "fit_with_consistency",
 ]
+
+# ----------------------------------------------------------------------------------------------
+# 1. The spaces: which operations, and the magnitude of each bin
+# ----------------------------------------------------------------------------------------------
 
 # A magnitude space: {operation: (bins(num_bins, height, width) -> tensor or None, signed)}.
 Space = Mapping[str, tuple[Callable[[int, int, int], torch.Tensor | None], bool]]
@@ -166,26 +160,17 @@ UNSAFE_FOR_GREYSCALE_MEDICAL = {
     "AutoContrast": "a global remapping that rewrites the density scale; a preprocessing choice",
 }
 
-
-@dataclass(frozen=True)
-class PolicyDraws:
-    """Per-image draws of a policy: ``N`` operations applied in order to each of ``B`` images.
-
-    ``ops`` names the operations; ``op`` ``[B, N]`` int64 indexes into ``ops``; ``magnitude``
-    ``[B, N]`` float64 is the signed magnitude in the operation's unit (0 for operations without one),
-    exactly the value torchvision's policy passes to its operation.
-    """
-
-    ops: tuple[str, ...]
-    op: torch.Tensor
-    magnitude: torch.Tensor
-
-    def names(self, i: int) -> list[str]:
-        """The operations drawn for image ``i``, in order."""
-        return [self.ops[k] for k in self.op[i].tolist()]
+#: The valid magnitudes of the operations that have a bounded one, ``(low, high)`` inclusive: a factor
+#: ``1 + m`` must be >= 0, posterize keeps 0..8 whole bits, solarize's threshold is a fraction of the
+#: maximum, a translation is a whole number of pixels that fits an int32. Every other magnitude: finite.
+_VALID = {
+    **dict.fromkeys(("Brightness", "Color", "Contrast", "Sharpness"), (-1.0, math.inf)),
+    **dict.fromkeys(("TranslateX", "TranslateY"), (-(2.0**31), 2.0**31)),
+    **{"Posterize": (0.0, 8.0), "Solarize": (0.0, 1.0)},
+}
 
 
-def _space(space: str | Space) -> Space:
+def _space(space: object) -> Space:
     if isinstance(space, str):
         check_one_of(space, "space", list(SPACES))
         return SPACES[space]
@@ -196,26 +181,39 @@ def _space(space: str | Space) -> Space:
     return space
 
 
-def _op_list(ops: Sequence[str] | None, space: Space) -> tuple[str, ...]:
+def _op_list(ops: object, space: Space, what: str = "ops") -> tuple[str, ...]:
     if ops is None:
         return tuple(space)
     if isinstance(ops, str) or not isinstance(ops, Sequence) or not ops:
-        raise TypeError(f"ops must be a non-empty list of operation names or None, got {ops!r}")
+        raise TypeError(f"{what} must be a non-empty list of operation names or None, got {ops!r}")
     for name in ops:
-        check_one_of(name, "ops entry", list(space))
+        check_one_of(name, f"{what} entry", list(space))
     if len(set(ops)) != len(ops):
-        raise ValueError(f"ops must not repeat an operation, got {list(ops)}")
+        raise ValueError(f"{what} must not repeat an operation, got {list(ops)}")
     return tuple(ops)
 
 
 def magnitude_table(
-    ops: Sequence[str], space: Space, num_bins: int, height: int, width: int
+    ops: Sequence[str], space: str | Space, num_bins: int, height: int, width: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``(table [len(ops), num_bins] float64, signed [len(ops)] bool)``: each operation's bin values.
 
+    ``space`` is a name of ``SPACES`` or a mapping like one; ``ops`` a non-empty list of its operation
+    names; ``num_bins >= 2``; ``height``/``width`` the image size (translations scale with it).
     Operations without a magnitude get a row of zeros. Values are torchvision's (its float32
     ``linspace`` read as float64, exactly what its policies hand to the operation).
+
+    Raises:
+        ValueError/TypeError: an unknown space or operation name (the message lists the valid ones),
+            ``num_bins < 2``, a size < 1.
     """
+    sp = _space(space)
+    names = _op_list(ops, sp)
+    _check_sizes(1, height, width, num_bins)
+    return _magnitude_table(names, sp, num_bins, height, width)
+
+
+def _magnitude_table(ops: tuple[str, ...], space: Space, num_bins: int, height: int, width: int):
     rows, signed = [], []
     for name in ops:
         fn, sign = space[name]
@@ -229,13 +227,40 @@ def magnitude_table(
 def _named_table(space: str, ops: tuple[str, ...], num_bins: int, height: int, width: int):
     """``magnitude_table`` for one of ``SPACES`` by name, computed once per size: a policy called on
     every training batch would otherwise rebuild the same bins each time. Callers only read it."""
-    return magnitude_table(ops, SPACES[space], num_bins, height, width)
+    return _magnitude_table(ops, SPACES[space], num_bins, height, width)
 
 
-def _table(names: tuple[str, ...], space: str | Space, sp: Space, num_bins: int, height: int, width: int):
-    if isinstance(space, str):
-        return _named_table(space, names, num_bins, height, width)
-    return magnitude_table(names, sp, num_bins, height, width)
+# ----------------------------------------------------------------------------------------------
+# 2. The draws and their samplers
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PolicyDraws:
+    """Per-image draws of a policy: ``N`` operations applied in order to each of ``B`` images.
+
+    ``ops`` names the operations; ``op`` ``[B, N]`` int64 indexes into ``ops``; ``magnitude``
+    ``[B, N]`` float64 is the signed magnitude in the operation's unit (0 for operations without one),
+    exactly the value torchvision's policy passes to its operation. ``reference.policies`` writes the
+    same draws as lists: image i's steps are ``[(ops[op[i, j]], magnitude[i, j]) for j in range(N)]``.
+    """
+
+    ops: tuple[str, ...]
+    op: torch.Tensor
+    magnitude: torch.Tensor
+
+    def names(self, i: int) -> list[str]:
+        """The operations drawn for image ``i``, in order."""
+        return [self.ops[k] for k in self.op[i].tolist()]
+
+
+def _check_sizes(batch: object, height: object, width: object, num_bins: object) -> tuple[int, int, int, int]:
+    return (
+        check_int(batch, "batch", low=1),
+        check_int(height, "height", low=1),
+        check_int(width, "width", low=1),
+        check_int(num_bins, "num_bins", low=2),
+    )
 
 
 def _signs(shape: tuple[int, ...], generator: torch.Generator | None) -> torch.Tensor:
@@ -243,13 +268,28 @@ def _signs(shape: tuple[int, ...], generator: torch.Generator | None) -> torch.T
     return torch.where(uniform(shape, generator=generator) <= 0.5, -1.0, 1.0).to(torch.float64)
 
 
-def _check_sizes(batch: object, height: object, width: object, num_bins: object) -> tuple[int, int, int, int]:
-    return (
-        check_int(batch, "batch", low=0),
-        check_int(height, "height", low=1),
-        check_int(width, "width", low=1),
-        check_int(num_bins, "num_bins", low=2),
-    )
+def _draw(names, table, signed, batch: int, steps: int, bins: int | None, generator) -> PolicyDraws:
+    """Unchecked core of both samplers: ops, then bins (``bins=None``: uniform, else that bin), then signs."""
+    op = randint(0, len(names), (batch, steps), generator=generator).cpu()
+    k = randint(0, table.shape[1], (batch, steps), generator=generator).cpu() if bins is None else bins
+    sign = torch.where(signed[op], _signs((batch, steps), generator).cpu(), 1.0)
+    return PolicyDraws(names, op, table[op, k] * sign)
+
+
+def _sampler(batch, height, width, steps, magnitude, num_bins, ops, space, generator) -> PolicyDraws:
+    """Both samplers, validated: ``steps`` operations per image at bin ``magnitude`` (None: uniform)."""
+    batch, height, width, num_bins = _check_sizes(batch, height, width, num_bins)
+    steps = check_int(steps, "num_ops", low=0)
+    if magnitude is not None:
+        magnitude = check_int(magnitude, "magnitude", low=0, high=num_bins - 1)
+    check_generator(generator)
+    sp = _space(space)
+    names = _op_list(ops, sp)
+    if isinstance(space, str):
+        table, signed = _named_table(space, names, num_bins, height, width)
+    else:
+        table, signed = _magnitude_table(names, sp, num_bins, height, width)
+    return _draw(names, table, signed, batch, steps, magnitude, generator)
 
 
 def sample_trivial_augment(
@@ -262,20 +302,14 @@ def sample_trivial_augment(
     space: str | Space = "wide",
     generator: torch.Generator | None = None,
 ) -> PolicyDraws:
-    """TrivialAugment's draws for ``batch`` images: one operation each, uniform over ``ops``, with a
-    magnitude bin uniform over ``num_bins`` and a random sign for signed operations.
+    """The same draws as ``reference.policies.sample_trivial_augment`` (given the same generator state);
+    adds validation and tensors: one operation per image, uniform over ``ops`` (default: every operation
+    of ``space``), a magnitude bin uniform over ``num_bins``, a random sign for signed operations.
 
-    Returns ``PolicyDraws`` with ``op``/``magnitude`` of shape ``[batch, 1]`` (on the CPU).
+    ``batch >= 1`` images of ``height`` x ``width``. Returns ``PolicyDraws`` with ``op``/``magnitude``
+    of shape ``[batch, 1]`` (on the CPU).
     """
-    batch, height, width, num_bins = _check_sizes(batch, height, width, num_bins)
-    check_generator(generator)
-    sp = _space(space)
-    names = _op_list(ops, sp)
-    table, signed = _table(names, space, sp, num_bins, height, width)
-    op = randint(0, len(names), (batch, 1), generator=generator).cpu()
-    bins = randint(0, num_bins, (batch, 1), generator=generator).cpu()
-    sign = torch.where(signed[op], _signs((batch, 1), generator).cpu(), 1.0)
-    return PolicyDraws(names, op, table[op, bins] * sign)
+    return _sampler(batch, height, width, 1, None, num_bins, ops, space, generator)
 
 
 def sample_rand_augment(
@@ -290,341 +324,60 @@ def sample_rand_augment(
     space: str | Space = "randaugment",
     generator: torch.Generator | None = None,
 ) -> PolicyDraws:
-    """RandAugment's draws: ``num_ops`` (N) operations per image, each uniform over ``ops`` (with
+    """The same draws as ``reference.policies.sample_rand_augment`` (given the same generator state);
+    adds validation and tensors: ``num_ops`` (N) operations per image, each uniform over ``ops`` (with
     replacement), all at magnitude bin ``magnitude`` (M, in ``0..num_bins - 1``), random sign.
 
     Returns ``PolicyDraws`` with ``op``/``magnitude`` of shape ``[batch, num_ops]`` (on the CPU).
     """
-    batch, height, width, num_bins = _check_sizes(batch, height, width, num_bins)
-    num_ops = check_int(num_ops, "num_ops", low=0)
-    magnitude = check_int(magnitude, "magnitude", low=0, high=num_bins - 1)
-    check_generator(generator)
-    sp = _space(space)
-    names = _op_list(ops, sp)
-    table, signed = _table(names, space, sp, num_bins, height, width)
-    op = randint(0, len(names), (batch, num_ops), generator=generator).cpu()
-    sign = torch.where(signed[op], _signs((batch, num_ops), generator).cpu(), 1.0)
-    return PolicyDraws(names, op, table[op, magnitude] * sign)
+    return _sampler(batch, height, width, num_ops, magnitude, num_bins, ops, space, generator)
 
 
 # ----------------------------------------------------------------------------------------------
-# Kernels: one operation on a group of images [n, C, H, W] with per-image magnitudes [n] (float64).
-# Each follows torchvision's tensor kernel step by step, with the scalar replaced by a [n,1,1,1]
-# tensor (float32, as torchvision casts its Python scalar), so uint8 results are bit-identical.
+# 3. Applying draws (validation here; the kernels are in lessonlib._kernels.policies)
 # ----------------------------------------------------------------------------------------------
 
 
-def _bound(x: torch.Tensor) -> float:
-    return 1.0 if x.is_floating_point() else 255.0
-
-
-def _col(v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    dt = x.dtype if x.is_floating_point() else torch.float32
-    return v.to(device=x.device, dtype=dt).view(-1, 1, 1, 1)
-
-
-def _blend(img: torch.Tensor, other: torch.Tensor, ratio: torch.Tensor) -> torch.Tensor:
-    # torchvision: image1.mul(ratio).add_(image2, alpha=1 - ratio), alpha computed in float64 first
-    out = torch.addcmul(img.mul(_col(ratio, img)), other, _col(1.0 - ratio, img)).clamp_(0, _bound(img))
-    return out if img.is_floating_point() else out.to(img.dtype)
-
-
-def _grey(img: torch.Tensor) -> torch.Tensor:
-    r, g, b = img.unbind(dim=-3)
-    out = r.mul(0.2989).add_(g, alpha=0.587).add_(b, alpha=0.114).unsqueeze(-3)
-    return out if img.is_floating_point() else out.floor_()
-
-
-def _brightness(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-    out = x.mul(_col(1.0 + m, x)).clamp_(0, _bound(x))
-    return out if x.is_floating_point() else out.to(x.dtype)
-
-
-def _color(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-    if x.shape[-3] == 1:  # torchvision (like PIL) leaves a grey image unchanged
-        return x.clone()
-    return _blend(x, _grey(x), 1.0 + m)
-
-
-def _contrast(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-    g = _grey(x) if x.shape[-3] == 3 else (x if x.is_floating_point() else x.to(torch.float32))
-    return _blend(x, g.mean(dim=(-3, -2, -1), keepdim=True), 1.0 + m)
-
-
-def _sharpness(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-    c, h, w = x.shape[-3:]
-    if h <= 2 or w <= 2:
-        return x.clone()
-    fp = x.is_floating_point()
-    kdt = x.dtype if fp else torch.float32
-    out = x.to(dtype=kdt, copy=True)
-    view = out[..., 1:-1, 1:-1]
-    if fp:  # torchvision's 3x3 kernel, 1/13 around a 5/13 centre
-        a, b = 1.0 / 13.0, 5.0 / 13.0
-        kernel = torch.tensor([[a, a, a], [a, b, a], [a, a, a]], dtype=kdt, device=x.device).expand(c, 1, 3, 3)
-        blurred = F.conv2d(out, kernel, groups=c)
-    else:
-        # uint8: the kernel's sum S = (3x3 box) + 4 x centre is an integer below 2**24, exact in float32,
-        # and torchvision rounds S/13, whose fraction k/13 is never within 0.03 of a half: so
-        # round(S / 13) from two separable box sums equals its rounded float convolution, 4x faster
-        rows = out[..., :, :-2] + out[..., :, 1:-1] + out[..., :, 2:]
-        blurred = (rows[..., :-2, :] + rows[..., 1:-1, :] + rows[..., 2:, :]).add_(view, alpha=4.0)
-        blurred = blurred.div_(13.0).round_()
-    view.copy_(torch.addcmul(view, blurred.sub_(view), _col(1.0 - (1.0 + m), out)))
-    out = out.clamp_(0, _bound(x))
-    return out if fp else out.to(x.dtype)
-
-
-def _posterize_k(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-    bits = m.round().to(torch.int64).to(x.device).view(-1, 1, 1, 1)
-    if x.is_floating_point():
-        levels = (2**bits).to(x.dtype)
-        return torch.minimum(x.mul(levels).floor_(), levels - 1).clamp_(min=0).mul_(1.0 / levels)
-    mask = torch.where(bits >= 8, 255, ((2**bits - 1) << (8 - bits).clamp(min=0)))
-    return x & mask.to(torch.uint8)
-
-
-def _solarize_k(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-    # torchvision compares with a Python float, which torch casts to the float dtype it computes in
-    thr = (_bound(x) * m).to(x.device, x.dtype if x.is_floating_point() else torch.float32).view(-1, 1, 1, 1)
-    if x.is_floating_point():
-        return torch.where(x >= thr, TF.invert(x), x)
-    # uint8: an integer pixel v passes v >= t exactly when v >= ceil(t), so compare in uint8; and
-    # invert (255 - v) is v XOR 255, applied through the mask (torch.where is slow on uint8)
-    mask = x >= thr.ceil().clamp_(0, 255).to(x.dtype)
-    return x ^ mask.view(torch.uint8).mul_(255)
-
-
-def _inverse_affine(
-    angle: torch.Tensor,
-    tx: torch.Tensor,
-    ty: torch.Tensor,
-    sx: torch.Tensor,
-    sy: torch.Tensor,
-    cx: torch.Tensor,
-    cy: torch.Tensor,
-) -> torch.Tensor:
-    """torchvision's ``_get_inverse_affine_matrix`` (scale 1) for ``[n]`` float64 parameters → ``[n, 6]``."""
-    rot, sx, sy = torch.deg2rad(angle), torch.deg2rad(sx), torch.deg2rad(sy)
-    cos_sy, tan_sx = torch.cos(sy), torch.tan(sx)
-    a = torch.cos(rot - sy) / cos_sy
-    b = -(a * tan_sx + torch.sin(rot))
-    c = torch.sin(rot - sy) / cos_sy
-    d = torch.cos(rot) - c * tan_sx
-    m0, m1, m3, m4 = d, -b, -c, a
-    m2 = cx - m0 * (cx + tx) - m1 * (cy + ty)
-    m5 = cy - m3 * (cx + tx) - m4 * (cy + ty)
-    return torch.stack([m0, m1, m2, m3, m4, m5], dim=1)
-
-
-def _grid(matrix: torch.Tensor, n: int, h: int, w: int, dt: torch.dtype, device: torch.device) -> torch.Tensor:
-    """torchvision's ``_affine_grid``: normalised source coordinates ``[n, H, W, 2]`` of every output pixel."""
-    theta = matrix.to(device=device, dtype=dt).view(n, 2, 3)
-    base = torch.empty(1, h, w, 3, dtype=dt, device=device)
-    base[..., 0].copy_(torch.linspace((1.0 - w) * 0.5, (w - 1.0) * 0.5, steps=w, device=device))
-    base[..., 1].copy_(torch.linspace((1.0 - h) * 0.5, (h - 1.0) * 0.5, steps=h, device=device).unsqueeze_(-1))
-    base[..., 2].fill_(1)
-    rescaled = theta.transpose(1, 2).div(torch.tensor([0.5 * w, 0.5 * h], dtype=dt, device=device))
-    return base.view(1, h * w, 3).expand(n, -1, -1).bmm(rescaled).view(n, h, w, 2)
-
-
-def _warp(x: torch.Tensor, matrix: torch.Tensor, interpolation: str, fill: float | None) -> torch.Tensor:
-    """torchvision's ``_affine_grid`` + ``_apply_grid_transform``, one inverse matrix per image."""
-    n, c, h, w = x.shape
-    dt = x.dtype if x.is_floating_point() else torch.float32
-    grid = _grid(matrix, n, h, w, dt, x.device)
-    img = x if x.is_floating_point() else x.to(dt)
-    if fill is not None:
-        img = torch.cat([img, torch.ones(n, 1, h, w, dtype=dt, device=x.device)], dim=1)
-    out = F.grid_sample(img, grid, mode=interpolation, padding_mode="zeros", align_corners=False)
-    if fill is not None:
-        out, mask = out[:, :c], out[:, c:].expand(-1, c, -1, -1)
-        if interpolation == "nearest":
-            out = torch.where(mask < 0.5, torch.full_like(out, fill), out)
-        else:
-            out = out.sub_(fill).mul_(mask).add_(fill)
-    return out if x.is_floating_point() else out.round_().to(x.dtype)
-
-
-_GEOMETRIC = ("ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate")
-
-
-def _fill_value(x: torch.Tensor, fill: float | None) -> torch.Tensor:
-    """The value a pixel outside the source image gets, as torchvision computes it, in ``x``'s dtype."""
-    v = torch.tensor(0.0 if fill is None else fill, dtype=x.dtype if x.is_floating_point() else torch.float32)
-    return v if x.is_floating_point() else v.round().to(x.dtype)
-
-
-#: Images of at least this many elements are gathered as a stack of per-image views (one memcpy
-#: each, about 2x faster than ``index_select`` on 224x224 RGB uint8); smaller ones by ``index_select``
-#: (whose one call beats a Python loop over many small images).
-_STACK_ELEMENTS = 2**14
-
-
-def _take(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-    """``x[idx]`` for a CPU int64 ``idx`` ``[k]``, on ``x``'s device: ``x`` itself when ``idx`` is
-    ``0..n-1`` in order (every caller only reads what it takes; ``apply_draws`` copies at the end
-    if nothing else did), else a new tensor ``[k, ...]``."""
-    if idx.numel() == x.shape[0] and bool((idx == torch.arange(idx.numel())).all()):
-        return x
-    if x[0].numel() >= _STACK_ELEMENTS:
-        return torch.stack([x[i] for i in idx.tolist()])
-    return x.index_select(0, idx.to(x.device))
-
-
-def _regroup(parts: list[torch.Tensor], where: list[torch.Tensor], device: torch.device) -> torch.Tensor:
-    """Images computed group by group (``parts[g]`` for batch positions ``where[g]``, together every
-    position once) back in batch order, in one copy. A scatter per group (``index_copy_``) cost a
-    quarter of ``apply_draws``' time on 224x224 batches."""
-    if len(parts) == 1:
-        return parts[0]  # callers hand over the positions in order, so one group is already in place
-    order = torch.cat(where)
-    inverse = torch.empty_like(order)
-    inverse[order] = torch.arange(order.numel())
-    if parts[0][0].numel() >= _STACK_ELEMENTS:
-        rows = [row for part in parts for row in part]  # views, in the order of ``order``
-        return torch.stack([rows[i] for i in inverse.tolist()])
-    return torch.cat(parts).index_select(0, inverse.to(device))
-
-
-def _shift(x: torch.Tensor, dx: torch.Tensor, dy: torch.Tensor, fill: float | None) -> torch.Tensor:
-    """Whole-pixel translations of ``x`` ``[n, C, H, W]`` by ``dx[i]``, ``dy[i]`` (int64 ``[n]``), exactly.
-
-    An integer translation moves every pixel onto a pixel centre, so nearest and bilinear
-    interpolation both reduce to a copy: torchvision's affine result without the float grid. Large
-    images are copied as slices, grouped by shift (a loop over distinct shifts, not images); small
-    ones, where that loop's overhead would dominate, in one integer-indexed gather.
-    """
-    n, _, h, w = x.shape
-    if h * w < 128 * 128:
-        dev = x.device
-        sx, sy = dx.to(dev).view(n, 1, 1), dy.to(dev).view(n, 1, 1)
-        col = (torch.arange(w, device=dev).view(1, 1, w) - sx + 1).clamp_(0, w + 1)
-        row = (torch.arange(h, device=dev).view(1, h, 1) - sy + 1).clamp_(0, h + 1)
-        return _gather_padded(x, col, row, fill)
-    parts, where = [], []
-    uniq, which = torch.unique(torch.stack([dx, dy], dim=1), dim=0, return_inverse=True)
-    for k, (sx, sy) in enumerate(uniq.tolist()):
-        idx = torch.nonzero(which == k).flatten()
-        dst = torch.empty_like(x[: idx.numel()]).fill_(_fill_value(x, fill))
-        if abs(sx) < w and abs(sy) < h:  # otherwise shifted out of the frame: all fill
-            src = _take(x, idx)
-            dst[..., max(0, sy) : h - max(0, -sy), max(0, sx) : w - max(0, -sx)] = src[
-                ..., max(0, -sy) : h - max(0, sy), max(0, -sx) : w - max(0, sx)
-            ]
-        parts.append(dst)
-        where.append(idx)
-    return _regroup(parts, where, x.device)
-
-
-#: Elements per chunk of a nearest-neighbour warp on a CPU: its index arrays (about six float32 and
-#: one int64 pass per pixel) then stay in cache; 2**20 is six 224x224 RGB images, 30 % faster than one call.
-_WARP_CHUNK_ELEMENTS = 2**20
-
-
-def _gather_warp(x: torch.Tensor, matrix: torch.Tensor, fill: float | None) -> torch.Tensor:
-    """``_nearest_warp`` in cache-sized chunks of images on a CPU (one call elsewhere)."""
-    per = max(1, _WARP_CHUNK_ELEMENTS // max(1, x[0].numel()))
-    if x.device.type != "cpu" or x.shape[0] <= per:
-        return _nearest_warp(x, matrix, fill)
-    return torch.cat([_nearest_warp(a, m, fill) for a, m in zip(x.split(per), matrix.split(per), strict=True)])
-
-
-def _nearest_warp(x: torch.Tensor, matrix: torch.Tensor, fill: float | None) -> torch.Tensor:
-    """Nearest-neighbour affine warp by gathering source pixels, in ``x``'s own dtype (no float copy).
-
-    ``matrix`` ``[n, 6]`` holds torchvision's inverse affine matrices. The source pixel of each output
-    pixel is found as ``grid_sample`` finds it: torchvision's float grid (as in ``_grid``), unnormalised
-    as ``(g + 1) * size / 2 - 0.5`` and rounded half to even; a source outside the image gives
-    ``fill``. Equal to torchvision's ``affine(..., NEAREST)`` but for the rare coordinate that lands
-    within float rounding of a tie (the two computations may order their float operations differently).
-    """
-    n, c, h, w = x.shape
-    dt = x.dtype if x.dtype == torch.float64 else torch.float32
-    # torchvision's grid row by row: gx = X t00 + Y t10 + t20 with t = theta^T / (W/2, H/2), X and Y
-    # the centred pixel coordinates; here as a broadcast sum instead of a [n, H*W, 3] @ [3, 2] bmm
-    t = matrix.to(device=x.device, dtype=dt).view(n, 2, 3).transpose(1, 2)
-    t = t.div(torch.tensor([0.5 * w, 0.5 * h], dtype=dt, device=x.device))
-    cols = torch.linspace((1.0 - w) * 0.5, (w - 1.0) * 0.5, steps=w, device=x.device, dtype=dt).view(1, 1, w)
-    rows = torch.linspace((1.0 - h) * 0.5, (h - 1.0) * 0.5, steps=h, device=x.device, dtype=dt).view(1, h, 1)
-    coords = []
-    for k, size in ((0, w), (1, h)):
-        g = cols * t[:, 0, k].view(n, 1, 1) + (rows * t[:, 1, k].view(n, 1, 1) + t[:, 2, k].view(n, 1, 1))
-        # grid_sample's unnormalisation, rounding half to even; +1 and the clamp address a frame
-        # padded by one ring of fill pixels, so every outside source lands on the ring (no mask)
-        coords.append(g.add_(1.0).mul_(0.5 * size).sub_(0.5).round_().add_(1.0).clamp_(0.0, size + 1.0))
-    return _gather_padded(x, coords[0], coords[1], fill)
-
-
-def _gather_padded(x: torch.Tensor, col: torch.Tensor, row: torch.Tensor, fill: float | None) -> torch.Tensor:
-    """``out[i, :, r, q] = padded[i, :, row[i, r, q], col[i, r, q]]`` where ``padded`` is ``x`` ``[n, C, H, W]``
-    framed by one ring of ``fill``: coordinates (float or int, broadcastable to ``[n, H, W]``) run
-    over ``0..W+1`` and ``0..H+1``, with 0 and W+1 (H+1) meaning outside the image."""
-    n, c, h, w = x.shape
-    if row.is_floating_point() and (h + 2) * (w + 2) > 2**24:  # flat indices past float32's exact integers
-        row, col = row.to(torch.int64), col.to(torch.int64)
-    index = (row * (w + 2) + col).to(torch.int64).expand(n, h, w).reshape(n, 1, h * w).expand(n, c, h * w)
-    padded = torch.empty((n, c, h + 2, w + 2), dtype=x.dtype, device=x.device).fill_(_fill_value(x, fill))
-    padded[..., 1:-1, 1:-1] = x
-    return padded.view(n, c, -1).gather(2, index).view(n, c, h, w)
-
-
-def _geometric(kind: torch.Tensor, x: torch.Tensor, m: torch.Tensor, interpolation: str, fill: float | None):
-    """Geometric operations ``_GEOMETRIC[kind[i]]`` at ``m[i]`` for images ``x`` ``[n, C, H, W]``.
-
-    Shears are about the top-left corner with angle atan(m) (torchvision's ``center=[0, 0]``);
-    translations are whole pixels, truncated toward zero like ``int()``; rotations counter-clockwise
-    in degrees, with torchvision's exact fast paths for quarter turns. The warps are one call: a
-    gather in the image's dtype for nearest-neighbour interpolation (``_gather_warp``, which on
-    small images takes the translations too), torchvision's float ``grid_sample`` for bilinear
-    (``_warp``); translations otherwise are exact copies (``_shift``).
-    """
-    n, _, h, w = x.shape
-    kind, m = kind.cpu(), m.to(torch.float64).cpu()
-    parts, where = [], []
-    shift = torch.trunc(m)
-    # on small images with nearest-neighbour sampling the translations join the one gather (a
-    # whole-pixel source coordinate rounds to itself, so they stay exact); elsewhere they are slices
-    together = interpolation == "nearest" and h * w < 128 * 128
-    moved = torch.zeros_like(kind, dtype=torch.bool) if together else (kind == 2) | (kind == 3)
-    if bool(moved.any()):
-        idx = torch.nonzero(moved).flatten()
-        step = shift[idx].to(torch.int64)
-        zero = torch.zeros_like(step)
-        dx = torch.where(kind[idx] == 2, step, zero)
-        dy = torch.where(kind[idx] == 3, step, zero)
-        parts.append(_shift(_take(x, idx), dx, dy, fill))
-        where.append(idx)
-    warped = torch.nonzero(~moved).flatten()
-    if warped.numel():
-        kind, m, shift = kind[warped], m[warped], shift[warped]
-        zero = torch.zeros(warped.numel(), dtype=torch.float64)
-        shear = torch.rad2deg(torch.atan(m))
-        angle = torch.where(kind == 4, torch.remainder(m, 360.0), zero)
-        corner = kind <= 1
-        matrix = _inverse_affine(
-            -angle,
-            torch.where(kind == 2, shift, zero),
-            torch.where(kind == 3, shift, zero),
-            torch.where(kind == 0, shear, zero),
-            torch.where(kind == 1, shear, zero),
-            torch.where(corner, -0.5 * w, zero),
-            torch.where(corner, -0.5 * h, zero),
+def _check_images(x: object, name: str = "x") -> torch.Tensor:
+    check_tensor(x, name, ndim=4)
+    if not (x.dtype in (torch.float32, torch.float64) or x.dtype == torch.uint8):
+        raise TypeError(
+            f"{name} must be uint8 (0..255) or float32/float64 (0..1), got dtype {x.dtype}"
+            + ("; convert it with .float()" if x.is_floating_point() else "")
         )
-        src = _take(x, warped)
-        if interpolation == "nearest":
-            res = _gather_warp(src, matrix, fill)
-        else:
-            res = _warp(src, matrix, interpolation, fill)
-        turns = {0.0: 0, 180.0: 2} if h != w else {0.0: 0, 90.0: 1, 180.0: 2, 270.0: 3}
-        for a, k in turns.items():
-            hit = (kind == 4) & (angle == a)
-            if bool(hit.any()):
-                dev_hit = hit.to(x.device)
-                res[dev_hit] = torch.rot90(src[dev_hit], k=k, dims=(-2, -1))
-        parts.append(res)
-        where.append(warped)
-    return _regroup(parts, where, x.device)
+    if x.shape[1] not in (1, 3):
+        raise ValueError(f"{name} must have 1 or 3 channels ([B, C, H, W]), got shape {tuple(x.shape)}")
+    if x.shape[0] == 0:
+        raise ValueError(f"{name} is an empty batch (shape {tuple(x.shape)}); expected at least one image")
+    if x.numel() == 0:
+        raise ValueError(f"{name} has no pixels (shape {tuple(x.shape)}); expected H, W >= 1")
+    check_tensor(x, name, finite=True)
+    return x
+
+
+def _check_interp(interpolation: object, fill: object) -> float | None:
+    check_one_of(interpolation, "interpolation", ["nearest", "bilinear"])
+    return None if fill is None else check_number(fill, "fill")
+
+
+def _check_magnitudes(ops: tuple[str, ...], op: torch.Tensor, mag: torch.Tensor, what: str) -> torch.Tensor:
+    """``mag`` (a real tensor, the magnitude of operation ``ops[op]`` entry by entry) finite and in range."""
+    if mag.dtype == torch.bool or mag.is_complex():
+        raise TypeError(f"{what} must hold real magnitudes, got dtype {mag.dtype}")
+    mag = mag.cpu().to(torch.float64)
+    if not bool(torch.isfinite(mag).all()):
+        raise ValueError(f"{what} contains NaN or infinite values; expected finite magnitudes")
+    for k, name in enumerate(ops):
+        sel = mag[op == k]
+        if name not in _VALID or sel.numel() == 0:
+            continue
+        lo, hi = _VALID[name]
+        out = sel[(sel < lo) | (sel > hi)]
+        if out.numel():
+            raise ValueError(f"{what} for {name} must lie in [{lo:g}, {hi:g}], got {float(out[0]):g}")
+        if name == "Posterize" and not bool((sel == sel.round()).all()):
+            raise ValueError(f"{what} for Posterize must be whole numbers of bits (0..8), got {sel.tolist()}")
+    return mag
 
 
 def apply_op(
@@ -635,103 +388,72 @@ def apply_op(
     interpolation: str = "nearest",
     fill: float | None = None,
 ) -> torch.Tensor:
-    """Apply operation ``name`` to every image of ``x`` ``[n, C, H, W]``, image i at ``magnitude[i]``.
+    """The same result as ``reference.policies.apply_op`` on each image (up to nearest-neighbour ties in
+    the geometric operations); adds batching, validation and speed: operation ``name`` on every image
+    of ``x`` ``[n, C, H, W]``, image i at ``magnitude[i]``.
 
-    ``magnitude`` ``[n]`` is in the operation's unit (see ``SPACES``); ignored for operations without
-    one. Returns a new tensor with the dtype, shape and device of ``x``.
+    ``magnitude`` ``[n]`` is in the operation's unit (see ``SPACES``), finite and in the operation's
+    valid range (a factor ``1 + m >= 0``, posterize 0..8 whole bits, solarize in [0, 1]); ignored for
+    operations without one. Returns a new tensor with the dtype, shape and device of ``x``.
     """
     check_one_of(name, "name", list(OPS))
     _check_images(x)
     check_tensor(magnitude, "magnitude", ndim=1)
     if magnitude.shape[0] != x.shape[0]:
         raise ValueError(f"magnitude has {magnitude.shape[0]} entries but x has {x.shape[0]} images")
+    mag = _check_magnitudes((name,), torch.zeros(x.shape[0], dtype=torch.int64), magnitude, "magnitude")
     fill = _check_interp(interpolation, fill)
-    return _apply(x, name, magnitude.to(torch.float64), interpolation, fill)
+    return apply_one(x, name, mag, interpolation, fill)
 
 
-_COLOUR_KERNELS = {
-    "Brightness": _brightness,
-    "Color": _color,
-    "Contrast": _contrast,
-    "Sharpness": _sharpness,
-    "Posterize": _posterize_k,
-    "Solarize": _solarize_k,
-}
-
-
-def _apply(x: torch.Tensor, name: str, m: torch.Tensor, interpolation: str, fill: float | None) -> torch.Tensor:
-    """``apply_op`` without the validation (inputs already checked by the caller)."""
-    if name == "Identity":
-        return x.clone()
-    if name in _GEOMETRIC:
-        kind = torch.full((x.shape[0],), _GEOMETRIC.index(name), dtype=torch.int64)
-        return _geometric(kind, x, m, interpolation, fill)
-    if name in _COLOUR_KERNELS:
-        return _COLOUR_KERNELS[name](x, m)
-    return {"AutoContrast": TF.autocontrast, "Equalize": TF.equalize, "Invert": TF.invert}[name](x)
-
-
-def _check_images(x: object) -> torch.Tensor:
-    check_tensor(x, "x", ndim=4)
-    if not (x.is_floating_point() or x.dtype == torch.uint8):
-        raise TypeError(f"x must be uint8 (0..255) or floating point (0..1), got dtype {x.dtype}")
-    if x.shape[1] not in (1, 3):
-        raise ValueError(f"x must have 1 or 3 channels ([B, C, H, W]), got shape {tuple(x.shape)}")
-    return x
-
-
-def _check_interp(interpolation: object, fill: object) -> float | None:
-    check_one_of(interpolation, "interpolation", ["nearest", "bilinear"])
-    return None if fill is None else check_number(fill, "fill")
+def _check_draws(draws: object, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``draws`` a well-formed ``PolicyDraws`` for ``batch`` images; returns its CPU ``op`` and ``magnitude``."""
+    if not isinstance(draws, PolicyDraws):
+        raise TypeError(f"draws must be a PolicyDraws (from sample_*), got {type(draws).__name__}")
+    if isinstance(draws.ops, str) or not isinstance(draws.ops, (tuple, list)) or not draws.ops:
+        raise TypeError(f"draws.ops must be a non-empty tuple of operation names, got {draws.ops!r}")
+    for name in draws.ops:
+        check_one_of(name, "draws.ops entry", list(OPS))
+    op = check_tensor(draws.op, "draws.op", ndim=2).cpu()
+    if op.is_floating_point() or op.is_complex() or op.dtype == torch.bool:
+        raise TypeError(f"draws.op must hold integer operation indices, got dtype {op.dtype}")
+    if op.shape[0] != batch:
+        raise ValueError(f"draws.op has shape {tuple(op.shape)}, but x has {batch} images")
+    check_tensor(draws.magnitude, "draws.magnitude", ndim=2)
+    if draws.magnitude.shape != op.shape:
+        raise ValueError(f"draws.magnitude has shape {tuple(draws.magnitude.shape)}, expected {tuple(op.shape)}")
+    if op.numel() and (int(op.min()) < 0 or int(op.max()) >= len(draws.ops)):
+        raise ValueError(
+            f"draws.op must index draws.ops (0..{len(draws.ops) - 1}), got {int(op.min())}..{int(op.max())}"
+        )
+    return op.to(torch.int64), _check_magnitudes(tuple(draws.ops), op, draws.magnitude, "draws.magnitude")
 
 
 def apply_draws(
     x: torch.Tensor, draws: PolicyDraws, *, interpolation: str = "nearest", fill: float | None = None
 ) -> torch.Tensor:
-    """Apply per-image policy draws to a batch ``x`` ``[B, C, H, W]`` (uint8 or float in [0, 1]).
+    """The same result as ``reference.policies.apply_draws`` (up to nearest-neighbour ties in the
+    geometric operations); adds validation and speed: step j applies operation ``draws.op[i, j]`` at
+    ``draws.magnitude[i, j]`` to image i of ``x`` ``[B, C, H, W]`` (uint8 or float in [0, 1]), the
+    images of a step grouped by operation, so the cost is a loop over operations, not images.
 
-    Step j applies operation ``draws.op[i, j]`` at ``draws.magnitude[i, j]`` to image i; within a
-    step the images are grouped by operation, so the cost is a loop over operations, not images.
     Returns a new tensor (dtype, shape and device of ``x``); ``x`` is not modified.
 
     Raises:
-        ValueError/TypeError: a batch that is not ``[B, 1 or 3, H, W]`` uint8/float, or draws whose
-            batch size differs from ``B``.
+        ValueError/TypeError: a batch that is not ``[B >= 1, 1 or 3, H, W]`` finite uint8/float32/float64;
+            draws that are not a ``PolicyDraws`` for ``B`` images (the message names the field:
+            ``draws.ops``, ``draws.op``, ``draws.magnitude``), an op index out of range, a magnitude
+            that is not finite or outside its operation's range.
     """
     _check_images(x)
     fill = _check_interp(interpolation, fill)
-    if not isinstance(draws, PolicyDraws):
-        raise TypeError(f"draws must be a PolicyDraws (from sample_*), got {type(draws).__name__}")
-    if draws.op.ndim != 2 or draws.op.shape[0] != x.shape[0] or draws.magnitude.shape != draws.op.shape:
-        raise ValueError(f"draws are for shape {tuple(draws.op.shape)}, but x has {x.shape[0]} images")
-    op, mag = draws.op.cpu(), draws.magnitude.cpu().to(torch.float64)
-    chunk = max(1, _CHUNK_ELEMENTS // max(1, x[0].numel())) if x.device.type == "cpu" else x.shape[0]
-    # per operation index: its position in _GEOMETRIC, or -1 for the others
-    geo = torch.tensor([_GEOMETRIC.index(n) if n in _GEOMETRIC else -1 for n in draws.ops], dtype=torch.int64)
-    out = x  # read only: each step builds a new tensor
-    for j in range(op.shape[1]):
-        step, kind = op[:, j], geo[op[:, j]]
-        # each group's result is computed apart, then one permutation puts every image back
-        parts, where = [], []
-        warped = torch.nonzero(kind >= 0).flatten()
-        if warped.numel():  # every geometric operation of this step in one call
-            src = _take(out, warped)
-            parts.append(_geometric(kind[warped], src, mag[warped, j], interpolation, fill))
-            where.append(warped)
-        for k in torch.unique(step[kind < 0]).tolist():
-            name = draws.ops[k]
-            # the colour kernels make several passes over their images: in chunks of about
-            # _CHUNK_ELEMENTS the passes stay in the CPU's cache (on 224x224 RGB, about 2x faster)
-            for idx in torch.nonzero(step == k).flatten().split(chunk if name != "Identity" else x.shape[0]):
-                src = _take(out, idx)
-                parts.append(src if name == "Identity" else _apply(src, name, mag[idx, j], interpolation, fill))
-                where.append(idx)
-        out = _regroup(parts, where, x.device)
-    return out.clone() if out is x else out
+    op, mag = _check_draws(draws, x.shape[0])
+    return apply_steps(x, tuple(draws.ops), op, mag, interpolation, fill)
 
 
-#: Elements per chunk of a colour operation in ``apply_draws`` (2**19: three 224x224 RGB images).
-_CHUNK_ELEMENTS = 2**19
+# ----------------------------------------------------------------------------------------------
+# 4. The policies and AugMix's consistency loss
+# ----------------------------------------------------------------------------------------------
 
 
 def trivial_augment(
@@ -744,27 +466,24 @@ def trivial_augment(
     interpolation: str = "nearest",
     fill: float | None = None,
 ) -> torch.Tensor:
-    """TrivialAugment (Müller & Hutter, 2021) with an independent draw for every image of ``x``.
+    """The same result as ``reference.policies.trivial_augment`` (Müller & Hutter, 2021) on the same
+    generator state (up to nearest-neighbour ties); adds validation, batching and speed.
 
     Each image gets one operation, uniform over ``ops`` (default: every operation of ``space``), at a
     magnitude bin uniform over ``num_bins``, random sign. With ``space="wide"`` this is torchvision's
     ``TrivialAugmentWide`` per image.
 
-    Args:
-        x: ``[B, C, H, W]``, C in {1, 3}, uint8 (0..255) or float (0..1).
-        generator: source of all randomness (``None``: torch's global generator).
-        ops: a subset of the space's operation names.
-        num_bins: number of magnitude bins (>= 2).
-        space: ``"wide"``, ``"randaugment"``, ``"augmix"``, ``"medical"`` or a mapping like ``SPACES[...]``.
-        interpolation, fill: for the geometric operations (torchvision's defaults: nearest, zeros).
-
-    Returns:
-        A new tensor with the dtype, shape and device of ``x``.
+    ``x``: ``[B, C, H, W]``, B >= 1, C in {1, 3}, uint8 (0..255) or float32/float64 (0..1), finite;
+    ``generator``: the source of all randomness (``None``: torch's global one); ``ops``: a subset of
+    the space's names; ``num_bins >= 2``; ``space``: ``"wide"``, ``"randaugment"``, ``"augmix"``,
+    ``"medical"`` or a mapping like ``SPACES[...]``; ``interpolation``, ``fill``: for the geometric
+    operations (torchvision's defaults: nearest, zeros). Returns a new tensor like ``x``.
     """
     _check_images(x)
+    fill = _check_interp(interpolation, fill)
     b, _, h, w = x.shape
-    draws = sample_trivial_augment(b, h, w, ops=ops, num_bins=num_bins, space=space, generator=generator)
-    return apply_draws(x, draws, interpolation=interpolation, fill=fill)
+    draws = _sampler(b, h, w, 1, None, num_bins, ops, space, generator)
+    return apply_steps(x, draws.ops, draws.op, draws.magnitude, interpolation, fill)
 
 
 def rand_augment(
@@ -779,7 +498,9 @@ def rand_augment(
     interpolation: str = "nearest",
     fill: float | None = None,
 ) -> torch.Tensor:
-    """RandAugment (Cubuk et al., 2020) with independent draws for every image of ``x``.
+    """The same result as ``reference.policies.apply_draws`` on the draws of
+    ``reference.policies.sample_rand_augment`` (Cubuk et al., 2020) from the same generator state;
+    adds validation, batching and speed.
 
     Each image gets ``num_ops`` (N) operations drawn uniformly with replacement, all at bin
     ``magnitude`` (M) of ``num_bins``, random sign, applied in order: torchvision's ``RandAugment``
@@ -787,11 +508,10 @@ def rand_augment(
     ``trivial_augment``. Returns a new tensor with the dtype, shape and device of ``x``.
     """
     _check_images(x)
+    fill = _check_interp(interpolation, fill)
     b, _, h, w = x.shape
-    draws = sample_rand_augment(
-        b, h, w, num_ops=num_ops, magnitude=magnitude, num_bins=num_bins, ops=ops, space=space, generator=generator
-    )
-    return apply_draws(x, draws, interpolation=interpolation, fill=fill)
+    draws = _sampler(b, h, w, num_ops, magnitude, num_bins, ops, space, generator)
+    return apply_steps(x, draws.ops, draws.op, draws.magnitude, interpolation, fill)
 
 
 def _dirichlet(alpha: float, k: int, batch: int, generator: torch.Generator | None) -> torch.Tensor:
@@ -799,6 +519,51 @@ def _dirichlet(alpha: float, k: int, batch: int, generator: torch.Generator | No
     seed = int(randint(0, 2**62, (1,), generator=generator)[0])
     with forked_cpu_rng(seed):
         return torch.distributions.Dirichlet(torch.full((k,), float(alpha), dtype=torch.float64)).sample((batch,))
+
+
+def _augmix_args(severity, mixture_width, chain_depth, alpha, all_ops, interpolation) -> tuple:
+    """``augmix``'s settings, validated once: ``(severity, width, depth, alpha, all_ops, interpolation)``."""
+    severity = check_int(severity, "severity", low=1, high=10)
+    width = check_int(mixture_width, "mixture_width", low=1)
+    depth = check_int(chain_depth, "chain_depth", low=-1)
+    if depth == 0:
+        raise ValueError("chain_depth must be -1 (random 1..3) or a positive int, got 0")
+    alpha = check_number(alpha, "alpha", low=0.0, low_inclusive=False)
+    all_ops = check_bool(all_ops, "all_ops")
+    check_one_of(interpolation, "interpolation", ["nearest", "bilinear"])
+    return severity, width, depth, alpha, all_ops, interpolation
+
+
+def _sample_augmix(b, h, w, severity, width, depth, alpha, all_ops, generator):
+    """AugMix's draws for ``b`` images: ``(chains, weights [b, width], m [b])``, where chain k of image i
+    is row ``k·b + i`` of ``chains`` (a ``PolicyDraws``; ``Identity`` pads chains shorter than the longest)."""
+    space = dict(SPACES["augmix"])
+    if all_ops:
+        for name in ("Brightness", "Color", "Contrast", "Sharpness"):
+            space[name] = (_lin(0.9), True)
+    names = (*space, "Identity")
+    table, signed = _magnitude_table(names[:-1], space, 10, h, w)
+    table = torch.cat([table, torch.zeros(1, 10, dtype=torch.float64)])
+    signed = torch.cat([signed, torch.tensor([False])])
+    max_depth = depth if depth > 0 else 3
+    m = _dirichlet(alpha, 2, b, generator)[:, 1]  # Beta(alpha, alpha)
+    weights = _dirichlet(alpha, width, b, generator)  # [B, width]
+    op = randint(0, len(names) - 1, (width * b, max_depth), generator=generator).cpu()
+    bins = randint(0, severity, (width * b, max_depth), generator=generator).cpu()
+    sign = torch.where(signed[op], _signs((width * b, max_depth), generator).cpu(), 1.0)
+    if depth < 0:
+        d = randint(1, 4, (width * b, 1), generator=generator).cpu()
+        op = torch.where(torch.arange(max_depth)[None, :] < d, op, len(names) - 1)
+    return PolicyDraws(names, op, table[op, bins] * sign), weights, m
+
+
+def _augmix(x: torch.Tensor, args: tuple, generator: torch.Generator | None) -> torch.Tensor:
+    """``augmix`` on checked inputs: all chains at once, as one batch of ``width·B`` images."""
+    severity, width, depth, alpha, all_ops, interpolation = args
+    b, _, h, w = x.shape
+    chains, weights, m = _sample_augmix(b, h, w, severity, width, depth, alpha, all_ops, generator)
+    out = apply_steps(x.repeat(width, 1, 1, 1), chains.ops, chains.op, chains.magnitude, interpolation, None)
+    return mix_chains(x, out, weights, m)
 
 
 def augmix(
@@ -812,160 +577,105 @@ def augmix(
     generator: torch.Generator | None = None,
     interpolation: str = "bilinear",
 ) -> torch.Tensor:
-    """AugMix (Hendrycks et al., 2020) with independent draws for every image of ``x``.
+    """The same result as ``reference.policies.augmix`` (Hendrycks et al., 2020) on the same chains and
+    weights (within float rounding, and up to a grey level for uint8); adds the sampling, validation,
+    batching and speed.
 
     For each image: ``mixture_width`` chains, each of ``chain_depth`` operations (``-1``: a depth
     uniform in 1..3, per image and chain) drawn from the AugMix list (``all_ops=True`` adds the colour
     operations, as torchvision's default does) at bins ``0..severity - 1`` of 10; the chains are
     mixed with Dirichlet(alpha) weights and the mixture with the original by a Beta(alpha, alpha)
     weight m: ``out = (1 - m)·x + m·Σ_i w_i·chain_i(x)``, computed in float and cast back to the input
-    dtype (truncated for uint8, like torchvision).
+    dtype (truncated for uint8, like torchvision). ``x``: as in ``trivial_augment``.
 
     Returns a new tensor with the dtype, shape and device of ``x``.
     """
     _check_images(x)
-    severity = check_int(severity, "severity", low=1, high=10)
-    width = check_int(mixture_width, "mixture_width", low=1)
-    depth = check_int(chain_depth, "chain_depth", low=-1)
-    if depth == 0:
-        raise ValueError("chain_depth must be -1 (random 1..3) or a positive int, got 0")
-    alpha = check_number(alpha, "alpha", low=0.0, low_inclusive=False)
-    all_ops = check_bool(all_ops, "all_ops")
+    args = _augmix_args(severity, mixture_width, chain_depth, alpha, all_ops, interpolation)
     check_generator(generator)
-    check_one_of(interpolation, "interpolation", ["nearest", "bilinear"])
-    b, _, h, w = x.shape
-    space = dict(SPACES["augmix"])
-    if all_ops:
-        for name in ("Brightness", "Color", "Contrast", "Sharpness"):
-            space[name] = (_lin(0.9), True)
-    names = (*space, "Identity")  # Identity only pads chains shorter than the longest
-    table, signed = magnitude_table(names[:-1], space, 10, h, w)
-    table = torch.cat([table, torch.zeros(1, 10, dtype=torch.float64)])
-    signed = torch.cat([signed, torch.tensor([False])])
-    max_depth = depth if depth > 0 else 3
-    m = _dirichlet(alpha, 2, b, generator)[:, 1]
-    weights = _dirichlet(alpha, width, b, generator) * m[:, None]  # [B, width]
-    # all chains at once: chain i of image j is row i·B + j of one batch of width·B images
-    op = randint(0, len(names) - 1, (width * b, max_depth), generator=generator).cpu()
-    bins = randint(0, severity, (width * b, max_depth), generator=generator).cpu()
-    sign = torch.where(signed[op], _signs((width * b, max_depth), generator).cpu(), 1.0)
-    if depth < 0:
-        d = randint(1, 4, (width * b, 1), generator=generator).cpu()
-        op = torch.where(torch.arange(max_depth)[None, :] < d, op, len(names) - 1)
-    draws = PolicyDraws(names, op, table[op, bins] * sign)
-    chains = apply_draws(x.repeat(width, 1, 1, 1), draws, interpolation=interpolation)
-    dt = x.dtype if x.is_floating_point() else torch.float32
-    w_all = torch.cat([(1.0 - m)[None], weights.T]).to(x.device, dt)  # [1 + width, B]
-    stacked = torch.cat([x[None], chains.view(width, *x.shape)]).to(dt)  # [1 + width, B, C, H, W]
-    mix = (w_all.view(1 + width, b, 1, 1, 1) * stacked).sum(0)
-    return mix if x.is_floating_point() else mix.to(x.dtype)
+    return _augmix(x, args, generator)
 
 
-def policy_augment(policy: str, **kwargs):
-    """An ``augment(x, y, generator) -> (x, y)`` for ``training.fit``: ``policy`` per image.
-
-    ``policy`` is ``"trivial"``, ``"randaugment"`` or ``"augmix"``; ``kwargs`` go to
-    ``trivial_augment``/``rand_augment``/``augmix`` and are validated now (on a dummy image), not at
-    the first batch. Labels pass through unchanged.
-    """
-    fns = {"trivial": trivial_augment, "randaugment": rand_augment, "augmix": augmix}
-    check_one_of(policy, "policy", list(fns))
-    fn = fns[policy]
-    fn(torch.zeros(1, 1, 8, 8), generator=torch.Generator().manual_seed(0), **kwargs)  # validate early
-
-    def augment(x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None = None):
-        return fn(x, generator=generator, **kwargs), y
-
-    return augment
-
-
-def jensen_shannon_consistency(*logits: torch.Tensor) -> torch.Tensor:
-    """AugMix's consistency loss: the Jensen–Shannon divergence among the softmax outputs of the
-    views ``logits`` (each ``[B, K]``; clean first, then the AugMix views), mean over the batch, in nats.
-
-    ``JS = (1/V) Σ_v KL(p_v ‖ M)`` with ``M`` the mean of the ``V`` distributions (clamped at 1e-7
-    before the log, as in the paper's code). 0 when all views agree; at most ``log V``.
-    """
+def _check_logits(logits: tuple) -> None:
     if len(logits) < 2:
         raise ValueError(f"jensen_shannon_consistency needs at least two views, got {len(logits)}")
     for i, z in enumerate(logits):
-        check_tensor(z, f"logits[{i}]", ndim=2, floating=True)
+        check_tensor(z, f"logits[{i}]", ndim=2, floating=True, nonempty=True)
         if z.shape != logits[0].shape:
             raise ValueError(f"logits[{i}] has shape {tuple(z.shape)}, expected {tuple(logits[0].shape)}")
-    probs = [z.softmax(dim=1) for z in logits]
+        check_tensor(z, f"logits[{i}]", finite=True)
+
+
+def _jsd(*logits: torch.Tensor) -> torch.Tensor:
+    dt = torch.float32 if logits[0].dtype in (torch.float16, torch.bfloat16) else logits[0].dtype
+    probs = [z.to(dt).softmax(dim=1) for z in logits]
     log_m = torch.clamp(torch.stack(probs).mean(0), 1e-7, 1.0).log()
-    return sum(F.kl_div(log_m, p, reduction="batchmean") for p in probs) / len(probs)
+    return (sum(F.kl_div(log_m, p, reduction="batchmean") for p in probs) / len(probs)).to(logits[0].dtype)
+
+
+def jensen_shannon_consistency(*logits: torch.Tensor) -> torch.Tensor:
+    """The same result as ``reference.policies.jensen_shannon`` (within float rounding); adds validation.
+
+    AugMix's consistency loss: the Jensen–Shannon divergence among the softmax outputs of the views
+    ``logits`` (each ``[B, K]``, B, K >= 1, finite; clean first, then the AugMix views), mean over the
+    batch, in nats: ``JS = (1/V) Σ_v KL(p_v ‖ M)`` with ``M`` the mean of the ``V`` distributions
+    (clamped at 1e-7 before the log, as in the paper's code). 0 when all views agree; at most ``log V``.
+    A scalar in the logits' dtype (computed in float32 for float16/bfloat16), differentiable.
+    """
+    _check_logits(logits)
+    return _jsd(*logits)
+
+
+def augmix_jsd_loss(
+    weight: float = 12.0,
+    *,
+    severity: int = 3,
+    mixture_width: int = 3,
+    chain_depth: int = -1,
+    alpha: float = 1.0,
+    all_ops: bool = False,
+    interpolation: str = "bilinear",
+):
+    """AugMix's training objective (Hendrycks et al., 2020) as a ``training.BatchLoss`` for
+    ``training.fit(..., loss=augmix_jsd_loss())``: cross-entropy on the clean batch plus ``weight`` ×
+    the Jensen–Shannon consistency (the same result as ``reference.policies.jensen_shannon``) among the
+    clean batch and two independent AugMix views of it.
+
+    The returned ``loss(model, xb, yb, generator) -> scalar`` draws both views in one ``augmix`` call
+    on ``[xb, xb]`` from ``generator`` and runs one forward pass on the concatenated ``3·B`` images.
+    ``xb``: float images ``[B, C, H, W]`` in [0, 1]; ``yb``: labels ``[B]``. ``weight >= 0`` (the
+    paper's 12); the other settings are ``augmix``'s, validated now, not at the first batch.
+    """
+    weight = check_number(weight, "weight", low=0.0)
+    args = _augmix_args(severity, mixture_width, chain_depth, alpha, all_ops, interpolation)
+
+    def loss(model: torch.nn.Module, xb: torch.Tensor, yb: torch.Tensor | None, generator: torch.Generator):
+        if yb is None:
+            raise TypeError("yb must be labels [B]: augmix_jsd_loss needs labelled data (fit(..., y=labels))")
+        _check_images(xb, "xb")
+        views = torch.cat([xb, _augmix(torch.cat([xb, xb]), args, generator)])
+        clean, aug1, aug2 = model(views).chunk(3)
+        return F.cross_entropy(clean, yb) + weight * _jsd(clean, aug1, aug2)
+
+    return loss
 
 
 def prob_untouched_rand_augment(num_ops: int, ops: Sequence[str], *, identity_like: Sequence[str] = ()) -> float:
     """Probability that RandAugment with ``num_ops`` draws (uniform over ``ops``, with replacement)
     leaves an image untouched: every draw must be ``Identity`` or one of ``identity_like``.
 
-    ``(k / len(ops)) ** num_ops`` with ``k`` the number of such operations in ``ops``.
+    ``(k / len(ops)) ** num_ops`` with ``k`` the number of such operations in ``ops``. ``ops`` and
+    ``identity_like`` are lists of names from ``OPS`` (a bare string is refused: it is not a list).
     """
     num_ops = check_int(num_ops, "num_ops", low=0)
-    if isinstance(ops, str) or not ops:
+    if isinstance(ops, str) or not isinstance(ops, Sequence) or not ops:
         raise TypeError(f"ops must be a non-empty list of operation names, got {ops!r}")
+    for name in ops:
+        check_one_of(name, "ops entry", list(OPS))
+    if isinstance(identity_like, str) or not isinstance(identity_like, (Sequence, set, frozenset)):
+        raise TypeError(f"identity_like must be a list of operation names (not a bare string), got {identity_like!r}")
+    for name in identity_like:
+        check_one_of(name, "identity_like entry", list(OPS))
     keep = {"Identity", *identity_like}
     k = sum(1 for o in ops if o in keep)
     return (k / len(ops)) ** num_ops
-
-
-def fit_with_consistency(
-    model: torch.nn.Module,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    *,
-    steps: int,
-    batch_size: int = 32,
-    lr: float = 3e-3,
-    weight: float = 12.0,
-    seed: int = 0,
-    device: torch.device | str | None = None,
-    **augmix_kwargs,
-) -> torch.nn.Module:
-    """Train ``model`` as the AugMix paper does: cross-entropy on the clean batch plus ``weight`` ×
-    the Jensen–Shannon consistency among the clean batch and two independent AugMix views of it.
-
-    Same optimiser and schedule as ``training.fit(..., steps=steps, schedule="cosine")`` (AdamW,
-    cosine decay, reshuffled passes, weights and draws seeded by ``seed``); each step costs three
-    forward passes. ``x`` float ``[N, C, H, W]`` in [0, 1], ``y`` int labels ``[N]``; ``augmix_kwargs``
-    go to ``augmix``. Returns the trained model in eval mode.
-    """
-    from lessonlib.training import check_labelled
-    from lessonlib.utils import check_seed, make_generator, randperm
-    from lessonlib.utils import device as default_device
-
-    check_labelled(x, y)
-    _check_images(x)
-    steps = check_int(steps, "steps", low=1)
-    batch_size = check_int(batch_size, "batch_size", low=1)
-    lr = check_number(lr, "lr", low=0.0, low_inclusive=False)
-    weight = check_number(weight, "weight", low=0.0)
-    seed = check_seed(seed)
-    augmix(x[:1], generator=torch.Generator().manual_seed(0), **augmix_kwargs)  # validate early
-    dev = torch.device(device) if device is not None else default_device()
-    model.to(dev)
-    xd, yd = x.to(dev), y.to(dev)
-    gen = make_generator(seed)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, fused=dev.type in ("cpu", "cuda") or None)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
-    model.train()
-    done, n = 0, x.shape[0]
-    while done < steps:
-        order = randperm(n, generator=gen, device=dev)
-        for start in range(0, n, batch_size):
-            if done >= steps:
-                break
-            xb, yb = xd[order[start : start + batch_size]], yd[order[start : start + batch_size]]
-            # two independent AugMix views of the batch in one call (the draws are per image)
-            views = torch.cat([xb, augmix(torch.cat([xb, xb]), generator=gen, **augmix_kwargs)])
-            clean, aug1, aug2 = model(views).chunk(3)
-            loss = F.cross_entropy(clean, yb) + weight * jensen_shannon_consistency(clean, aug1, aug2)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            done += 1
-    model.eval()
-    return model

@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from torchvision.transforms import v2
 
 from lessonlib import policies as P
+from lessonlib._kernels import policies as K
+from lessonlib.augment import policy_augment
 from lessonlib.utils import make_generator
 
 _TV = {"wide": v2.TrivialAugmentWide(), "randaugment": v2.RandAugment(), "augmix": v2.AugMix()}
@@ -126,7 +128,7 @@ def test_chunked_and_stacked_paths_give_the_same_pixels(dtype, monkeypatch):
     draws = P.sample_rand_augment(40, 12, 14, num_ops=2, magnitude=20, space="wide", generator=make_generator(8))
     plain = P.apply_draws(x, draws)
     for name in ("_CHUNK_ELEMENTS", "_WARP_CHUNK_ELEMENTS", "_STACK_ELEMENTS"):
-        monkeypatch.setattr(P, name, 1)
+        monkeypatch.setattr(K, name, 1)
     assert torch.equal(P.apply_draws(x, draws), plain)
 
 
@@ -248,11 +250,11 @@ def test_bad_input_is_refused_naming_the_parameter():
     with pytest.raises(ValueError, match="severity"):
         P.augmix(x, severity=11)
     with pytest.raises(ValueError, match="policy"):
-        P.policy_augment("autoaugment")
+        policy_augment("autoaugment")
 
 
 def test_policy_augment_passes_labels_and_uses_the_generator():
-    aug = P.policy_augment("trivial", space="medical")
+    aug = policy_augment("trivial", space="medical")
     x, y = torch.rand(16, 1, 8, 8, generator=make_generator(0)), torch.arange(16)
     a, ya = aug(x, y, make_generator(3))
     b, _ = aug(x, y, make_generator(3))
@@ -266,3 +268,212 @@ def test_gpu_matches_cpu():
     cpu, gpu = P.apply_draws(x, draws), P.apply_draws(x.cuda(), draws)
     assert gpu.device.type == "cuda"
     assert float((gpu.cpu() != cpu).float().mean()) <= 0.01
+
+
+# ----------------------------------------------------------------------------------------------
+# The input contract (issue #35): each of these was accepted silently (NaN out, a probability for an
+# unknown operation) or crashed with an error that named no parameter (IndexError, KeyError).
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fn", [P.trivial_augment, P.rand_augment, P.augmix])
+def test_policies_refuse_an_empty_batch_naming_x(fn):
+    with pytest.raises(ValueError, match=r"x is an empty batch \(shape \(0, 3, 8, 8\)\); expected at least one"):
+        fn(torch.rand(0, 3, 8, 8))
+
+
+def test_samplers_apply_and_the_loss_refuse_an_empty_batch():
+    with pytest.raises(ValueError, match="batch must be >= 1, got 0"):
+        P.sample_trivial_augment(0, 8, 8)
+    with pytest.raises(ValueError, match="batch must be >= 1, got 0"):
+        P.sample_rand_augment(0, 8, 8)
+    empty = torch.zeros(0, 1, 8, 8)
+    with pytest.raises(ValueError, match=r"x is an empty batch"):
+        P.apply_op(empty, "Rotate", torch.zeros(0))
+    with pytest.raises(ValueError, match=r"x is an empty batch"):
+        P.apply_draws(empty, P.PolicyDraws(("Rotate",), torch.zeros(0, 1, dtype=torch.long), torch.zeros(0, 1)))
+    with pytest.raises(ValueError, match=r"logits\[0\] is empty \(shape \(0, 3\)\)"):
+        P.jensen_shannon_consistency(torch.zeros(0, 3), torch.zeros(0, 3))
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_images_and_logits_are_refused(bad):
+    x = torch.rand(3, 1, 8, 8)
+    x[1, 0, 2, 2] = bad
+    for fn in (P.trivial_augment, P.rand_augment, P.augmix):
+        with pytest.raises(ValueError, match="x contains NaN or infinite values"):
+            fn(x)
+    with pytest.raises(ValueError, match="x contains NaN or infinite values"):
+        P.apply_op(x, "Brightness", torch.zeros(3))
+    z = torch.zeros(3, 4)
+    with pytest.raises(ValueError, match=r"logits\[1\] contains NaN or infinite values"):
+        P.jensen_shannon_consistency(z, torch.full((3, 4), bad))
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "match"),
+    [
+        ("Brightness", float("nan"), "magnitude contains NaN or infinite values"),
+        ("TranslateX", float("inf"), "magnitude contains NaN or infinite values"),
+        ("Posterize", -1.0, r"magnitude for Posterize must lie in \[0, 8\], got -1"),
+        ("Posterize", 9.0, r"magnitude for Posterize must lie in \[0, 8\], got 9"),
+        ("Posterize", 2.5, "magnitude for Posterize must be whole numbers of bits"),
+        ("Solarize", 1.5, r"magnitude for Solarize must lie in \[0, 1\], got 1.5"),
+        ("Contrast", -1.5, r"magnitude for Contrast must lie in \[-1, inf\], got -1.5"),
+    ],
+)
+def test_apply_op_refuses_magnitudes_outside_the_operations_range(name, value, match):
+    x = _images((2, 3, 8, 8), torch.uint8, seed=0)
+    with pytest.raises(ValueError, match=match):
+        P.apply_op(x, name, torch.tensor([0.0 if name != "Posterize" else 4.0, value]))
+
+
+def _draws(ops, op, magnitude):
+    return P.PolicyDraws(ops, torch.as_tensor(op), torch.as_tensor(magnitude, dtype=torch.float64))
+
+
+@pytest.mark.parametrize(
+    ("draws", "error", "match"),
+    [
+        (
+            _draws(("Identity", "Rotate"), [[0], [2]], [[0.0], [0.0]]),
+            ValueError,
+            r"draws.op must index draws.ops \(0..1\), got 0..2",
+        ),
+        (_draws(("Identity", "Rotate"), [[0], [-1]], [[0.0], [0.0]]), ValueError, r"draws.op must index draws.ops"),
+        (
+            _draws(("Identity", "Flip"), [[0], [1]], [[0.0], [0.0]]),
+            ValueError,
+            r"draws.ops entry must be one of .*got 'Flip'",
+        ),
+        (_draws("Rotate", [[0], [0]], [[0.0], [0.0]]), TypeError, "draws.ops must be a non-empty tuple"),
+        (_draws(("Rotate",), [[0], [0]], [[float("nan")], [0.0]]), ValueError, "draws.magnitude contains NaN"),
+        (_draws(("Posterize",), [[0], [0]], [[4.0], [-1.0]]), ValueError, r"draws.magnitude for Posterize must lie in"),
+        (
+            _draws(("Rotate",), [[0, 0], [0, 0]], [[0.0], [0.0]]),
+            ValueError,
+            r"draws.magnitude has shape \(2, 1\), expected \(2, 2\)",
+        ),
+        (
+            _draws(("Rotate",), [[0], [0], [0]], [[0.0]] * 3),
+            ValueError,
+            r"draws.op has shape \(3, 1\), but x has 2 images",
+        ),
+        (_draws(("Rotate",), [0, 0], [0.0, 0.0]), ValueError, r"draws.op must have 2 dimensions"),
+        (
+            _draws(("Rotate",), [[0.0], [0.0]], [[0.0], [0.0]]),
+            TypeError,
+            "draws.op must hold integer operation indices",
+        ),
+    ],
+)
+def test_apply_draws_refuses_hand_made_draws_naming_the_field(draws, error, match):
+    with pytest.raises(error, match=match):
+        P.apply_draws(_images((2, 3, 8, 8), torch.uint8, seed=0), draws)
+
+
+def test_magnitude_table_refuses_unknown_names_and_too_few_bins():
+    with pytest.raises(ValueError, match=r"ops entry must be one of \['Identity', 'ShearX', .*\], got 'Bogus'"):
+        P.magnitude_table(["Bogus"], P.SPACES["wide"], 31, 8, 8)
+    with pytest.raises(ValueError, match="num_bins must be >= 2, got 0"):
+        P.magnitude_table(["Rotate"], "wide", 0, 8, 8)
+    with pytest.raises(ValueError, match="height must be >= 1, got 0"):
+        P.magnitude_table(["Rotate"], "wide", 31, 0, 8)
+
+
+def test_prob_untouched_refuses_unknown_operations_and_a_bare_string():
+    with pytest.raises(ValueError, match=r"ops entry must be one of .*, got 'Bogus'"):
+        P.prob_untouched_rand_augment(1, ["Identity", "Bogus"])
+    with pytest.raises(ValueError, match=r"identity_like entry must be one of .*, got 'Flip'"):
+        P.prob_untouched_rand_augment(1, ["Identity", "Rotate"], identity_like=["Flip"])
+    with pytest.raises(TypeError, match=r"identity_like must be a list of operation names \(not a bare string\)"):
+        P.prob_untouched_rand_augment(1, ["Identity", "Rotate"], identity_like="Rotate")
+
+
+def _bad(fault: str, b: int = 2):
+    """A bad value for an image batch ``[b, 3, 8, 8]`` (or logits ``[b, 3]`` for ``_logits``) and the fault's words."""
+    x = torch.rand(b, 3, 8, 8)
+    return {
+        "type": (x.numpy(), r"must be a torch.Tensor, got ndarray"),
+        "nan": (x.index_fill(2, torch.tensor([1]), float("nan")), r"contains NaN or infinite values"),
+        "inf": (x.index_fill(3, torch.tensor([0]), float("inf")), r"contains NaN or infinite values"),
+        "empty": (x[:0], r"is an empty batch"),
+        "ndim": (x[0], r"must have 4 dimensions, got shape \(3, 8, 8\)"),
+        "float16": (x.half(), r"must be uint8 \(0..255\) or float32/float64 \(0..1\), got dtype torch.float16"),
+        "int32": (x.to(torch.int32), r"must be uint8 \(0..255\) or float32/float64 \(0..1\), got dtype torch.int32"),
+    }[fault]
+
+
+_MODEL = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 64, 4))
+_IMAGE_FUNCTIONS = {
+    "trivial_augment": ("x", lambda x: P.trivial_augment(x)),
+    "rand_augment": ("x", lambda x: P.rand_augment(x)),
+    "augmix": ("x", lambda x: P.augmix(x)),
+    "apply_op": ("x", lambda x: P.apply_op(x, "Rotate", torch.zeros(2))),
+    "apply_draws": ("x", lambda x: P.apply_draws(x, P.sample_trivial_augment(2, 8, 8))),
+    "augmix_jsd_loss": ("xb", lambda x: P.augmix_jsd_loss()(_MODEL, x, torch.zeros(2, dtype=torch.long), None)),
+    "policy_augment": ("x", lambda x: policy_augment("trivial")(x, torch.zeros(2), None)),
+}
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    fn=st.sampled_from(sorted(_IMAGE_FUNCTIONS)),
+    fault=st.sampled_from(["type", "nan", "inf", "empty", "ndim", "float16", "int32"]),
+)
+def test_every_image_function_refuses_bad_images_naming_the_parameter(fn, fault):
+    name, call = _IMAGE_FUNCTIONS[fn]
+    value, words = _bad(fault)
+    with pytest.raises((ValueError, TypeError), match=rf"^{name} {words}"):
+        call(value)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    fault=st.sampled_from(["type", "nan", "inf", "empty", "ndim", "int"]),
+    position=st.integers(0, 2),
+)
+def test_jensen_shannon_consistency_refuses_bad_logits_naming_which(fault, position):
+    z = torch.zeros(4, 3)
+    bad = {
+        "type": (z.tolist(), "must be a torch.Tensor, got list"),
+        "nan": (z.index_fill(1, torch.tensor([2]), float("nan")), "contains NaN or infinite values"),
+        "inf": (z.index_fill(0, torch.tensor([1]), -float("inf")), "contains NaN or infinite values"),
+        "empty": (z[:0], r"is empty \(shape \(0, 3\)\)"),
+        "ndim": (z[0], r"must have 2 dimensions, got shape \(3,\)"),
+        "int": (z.long(), "must be a floating-point tensor, got dtype torch.int64"),
+    }[fault]
+    logits = [z.clone() for _ in range(3)]
+    logits[position] = bad[0]
+    with pytest.raises((ValueError, TypeError), match=rf"^logits\[{position}\] {bad[1]}"):
+        P.jensen_shannon_consistency(*logits)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    sampler=st.sampled_from([P.sample_trivial_augment, P.sample_rand_augment]),
+    param=st.sampled_from(["batch", "height", "width", "num_bins"]),
+    value=st.sampled_from([0, -3, 2.0, "8", None, float("nan")]),
+)
+def test_samplers_refuse_bad_sizes_naming_the_parameter(sampler, param, value):
+    args = {"batch": 2, "height": 8, "width": 8}
+    kwargs = {"num_bins": 31}
+    (args if param in args else kwargs)[param] = value
+    with pytest.raises((ValueError, TypeError), match=rf"^{param} must be"):
+        sampler(*args.values(), **kwargs)
+
+
+def test_augmix_jsd_loss_validates_its_settings_now_and_needs_labels():
+    with pytest.raises(ValueError, match="severity must be <= 10, got 11"):
+        P.augmix_jsd_loss(severity=11)
+    with pytest.raises(ValueError, match="weight must be >= 0.0, got -1"):
+        P.augmix_jsd_loss(weight=-1)
+    with pytest.raises(TypeError, match="yb must be labels"):
+        P.augmix_jsd_loss()(_MODEL, torch.rand(2, 3, 8, 8), None, None)
+
+
+def test_float16_logits_are_computed_in_float32_and_returned_in_float16():
+    z = torch.randn(5, 4, generator=make_generator(0))
+    half = P.jensen_shannon_consistency(z.half(), z.flip(0).half())
+    assert half.dtype == torch.float16
+    assert float(half) == pytest.approx(float(P.jensen_shannon_consistency(z, z.flip(0))), abs=1e-3)
