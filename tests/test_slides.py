@@ -176,3 +176,53 @@ def test_rise_is_installed_by_the_lab_extra():
 
     project = tomllib.loads((slides.REPO / "pyproject.toml").read_text())["project"]
     assert any(r.startswith("jupyterlab-rise") for r in project["optional-dependencies"]["lab"])
+
+
+def test_write_pdf_accepts_a_relative_deck_path(tmp_path, monkeypatch):
+    """`make slides` passes a relative --out: printing must give the browser an absolute file URI (the old
+    code raised "relative path can't be expressed as a file URI"). The browser is faked: no Chromium here."""
+    import sys
+    import types
+
+    visited, printed = [], []
+
+    class Page:
+        def goto(self, url):
+            visited.append(url)
+
+        def wait_for_function(self, script):
+            pass
+
+        def wait_for_timeout(self, ms):
+            pass
+
+        def pdf(self, path, **kwargs):
+            printed.append(path)
+
+    class Browser:
+        def new_page(self, **kwargs):
+            return Page()
+
+        def close(self):
+            pass
+
+    class Playwright:
+        chromium = types.SimpleNamespace(launch=lambda **kwargs: Browser())
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    fake = types.ModuleType("playwright.sync_api")
+    fake.sync_playwright = Playwright
+    monkeypatch.setitem(sys.modules, "playwright.sync_api", fake)
+    (tmp_path / "slides").mkdir()
+    deck = tmp_path / "slides" / "01_x.slides.html"
+    deck.write_text("<html></html>", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    target = slides.write_pdf("slides/01_x.slides.html")
+    assert visited == [deck.resolve().as_uri() + "?print-pdf"]
+    assert printed == [str(deck.resolve().with_suffix("").with_suffix(".pdf"))]
+    assert target == deck.resolve().with_suffix("").with_suffix(".pdf")

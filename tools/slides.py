@@ -819,7 +819,7 @@ def write_pdf(deck: str | Path, chromium: str | Path = "/usr/bin/chromium") -> P
     print view in headless Chromium (Playwright drives Debian's browser; nothing is downloaded)."""
     from playwright.sync_api import sync_playwright
 
-    deck = Path(deck)
+    deck = Path(deck).resolve()  # a file URI needs an absolute path (`make slides` passes a relative --out)
     target = deck.with_suffix("").with_suffix(".pdf")
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(chromium), args=["--no-sandbox"])

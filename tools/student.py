@@ -33,7 +33,7 @@ from pathlib import Path
 
 import nbformat
 
-from lessonlib.dev.notebook_files import NOTEBOOK_DIR, NOTEBOOK_GLOB, REPO, SOLUTION_TAG, is_solution  # noqa: F401
+from lessonlib.dev.notebook_files import REPO, is_solution, notebook_paths
 
 DEFAULT_OUT = REPO / "build" / "student"
 
@@ -157,10 +157,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", default=str(DEFAULT_OUT))
     parser.add_argument("notebooks", nargs="*")
     args = parser.parse_args(argv)
-    paths = [Path(p) for p in args.notebooks] or sorted(NOTEBOOK_DIR.glob(NOTEBOOK_GLOB))
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        parser.error(f"notebooks: these do not exist: {missing}")
+    try:
+        paths = notebook_paths(args.notebooks)
+    except FileNotFoundError as exc:
+        parser.error(str(exc))
     for path in paths:
         target = write_student_copy(path, args.out)
         print(f"wrote {target}")
