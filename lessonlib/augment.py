@@ -10,9 +10,12 @@ an adapter turns a technique into that shape and adds nothing else. One home for
 * ``views_augment(views)`` — one random TTA view per image (``tta.make_views``), the training twin of TTA.
 * ``mix_augment(method, num_classes, ...)`` — Mixup or CutMix (``mixing``) with soft targets ``[B, K]``.
 * ``policy_augment(policy, ...)`` — TrivialAugment, RandAugment or AugMix (``policies``), drawn per image.
+* ``random_view_augment(view)`` — a contrastive view of ``selfsup`` (``view(x, generator)``, e.g.
+  ``selfsup.make_view("rotate+elastic")``) as an ordinary label-preserving augmentation.
 
-Imports the technique modules (``geometric``, ``tta``, ``mixing``), ``utils`` and, for the ``Augment``
-type that ``fit`` takes, ``training`` (which imports none of them back).
+Imports the technique modules (``geometric``, ``tta``, ``mixing``, ``policies``; ``selfsup`` for the
+``ViewFn`` type), ``utils`` and, for the ``Augment`` type that ``fit`` takes, ``training`` (which
+imports none of them back).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import torch
 from lessonlib.geometric import random_affine, sample_affine_params
 from lessonlib.mixing import cutmix, mixup, soft_targets
 from lessonlib.policies import augmix, rand_augment, trivial_augment
+from lessonlib.selfsup import ViewFn
 from lessonlib.training import Augment
 from lessonlib.tta import _apply_view, make_views
 from lessonlib.utils import (
@@ -38,8 +42,15 @@ from lessonlib.utils import (
     uniform,
 )
 
-__all__ = ["sometimes", "random_apply", "affine_augment", "views_augment", "mix_augment", "policy_augment"]
-
+__all__ = [
+    "sometimes",
+    "random_apply",
+    "affine_augment",
+    "views_augment",
+    "mix_augment",
+    "policy_augment",
+    "random_view_augment",
+]
 
 
 def _check_batch(x: object, y: object) -> None:
@@ -192,3 +203,25 @@ def policy_augment(policy: str, **kwargs) -> Augment:
         return fn(x, generator=generator, **kwargs), y
 
     return augment
+
+
+def random_view_augment(view: ViewFn) -> Augment:
+    """An ``augment(x, y, generator) -> (view(x, generator), y)`` for ``training.fit``: a ``selfsup`` view
+    (``ViewFn``: random per image, drawing from the generator) used as an ordinary label-preserving
+    augmentation of images ``[B, C, H, W]``; the supervised baseline of notebook 10, where the same
+    views define the contrastive task. Labels pass through unchanged.
+
+    Raises ``TypeError`` now if ``view`` is not callable, and at the first batch if it returns anything
+    but a tensor of the batch's shape.
+    """
+    if not callable(view):
+        raise TypeError(f"view must be callable (x, generator) -> x, got {type(view).__name__}")
+
+    def apply(x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None = None):
+        out = view(x, generator)
+        if not isinstance(out, torch.Tensor) or out.shape != x.shape:
+            got = f"shape {tuple(out.shape)}" if isinstance(out, torch.Tensor) else type(out).__name__
+            raise TypeError(f"view must return a tensor of the batch's shape {tuple(x.shape)}, got {got}")
+        return out, y
+
+    return apply

@@ -31,7 +31,9 @@ from lessonlib.utils import (
     check_bool,
     check_int,
     check_labels,
+    check_number,
     check_one_of,
+    check_positive,
     check_seed,
     check_tensor,
     make_generator,
@@ -147,6 +149,8 @@ def fit(
         raise ValueError(f"y must hold labels in 0..K-1, got a label {int(y.min())}")
     epochs = check_int(epochs, "epochs", low=1)
     batch_size = check_int(batch_size, "batch_size", low=1)
+    lr = check_positive(lr, "lr")
+    weight_decay = check_number(weight_decay, "weight_decay", low=0.0)
     steps = None if steps is None else check_int(steps, "steps", low=1)
     check_one_of(schedule, "schedule", ("constant", "cosine"))
     seed = check_seed(seed)

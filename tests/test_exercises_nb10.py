@@ -49,3 +49,13 @@ def test_choice_feedback_never_names_a_missed_option():
     assert fb.outcome == "TRY AGAIN"
     for s in nb10.FIXMATCH_STATEMENTS[:4]:
         assert s not in fb.message
+
+
+def test_the_reference_shown_in_the_notebook_does_not_pass_exercise_4():
+    """Section 1 shows reference.selfsup.nt_xent (a loop over anchors); exercise 4 asks for the batched
+    variation, so copying the reference is caught by the op count, and batched answers are not."""
+    from lessonlib.reference import selfsup as reference
+
+    result = nb10.check_nt_xent_function(lambda z1, z2, tau: reference.nt_xent(z1, z2, tau))
+    assert not result.passed and "loops over anchors" in result.message
+    assert nb10.check_nt_xent_function(lambda z1, z2, tau: selfsup.nt_xent(z1, z2, temperature=tau)).passed

@@ -395,6 +395,10 @@ def test_fit_refuses_nan_inputs_instead_of_training_to_nan():
         ({"seed": -1}, ValueError, "seed"),
         ({"progress": "no"}, TypeError, "progress"),
         ({"augment": 3}, TypeError, "augment"),
+        ({"lr": 0.0}, ValueError, "lr must be a finite number > 0"),
+        ({"lr": float("nan")}, ValueError, "lr must be a number, got NaN"),
+        ({"weight_decay": -0.1}, ValueError, "weight_decay"),
+        ({"weight_decay": "0"}, TypeError, "weight_decay"),
     ],
 )
 def test_fit_validates_its_arguments(kwargs, exc, name):

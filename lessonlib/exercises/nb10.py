@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from lessonlib.exercises import Notebook, WrongAnswer, as_number, cases, choice, expect_tensor, number
+from lessonlib.reference.selfsup import nt_xent as reference_nt_xent
 from lessonlib.selfsup import nt_xent
 from lessonlib.utils import make_generator
 
@@ -268,6 +269,10 @@ def _bug_positives_only_vs_other_view(z1, z2, tau):  # the "InfoNCE across views
     return F.cross_entropy(a @ c.T / tau, torch.arange(z1.shape[0]))
 
 
+def _bug_loop_over_anchors(z1, z2, tau):  # the reference shown in section 1: right, but one anchor at a time
+    return reference_nt_xent(z1, z2, tau)
+
+
 def _bug_in_place(z1, z2, tau):
     z1 = z1.div_(z1.norm(dim=1, keepdim=True))
     return _solution_nt_xent(z1, z2, tau)
@@ -309,6 +314,34 @@ _MUTANT_HINTS = (
 )
 
 
+class _CountTorchCalls(torch.overrides.TorchFunctionMode):
+    """Counts torch functions and tensor methods called inside the ``with`` block."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.calls += 1
+        return func(*args, **(kwargs or {}))
+
+
+def _batched(fn):
+    calls = []
+    for b in (3, 12):
+        z1, z2 = _batch(b, 4, 5)
+        with _CountTorchCalls() as counter:
+            fn(z1, z2, 0.5)
+        calls.append(counter.calls)
+    if calls[1] > calls[0] + 8:  # a batched loss makes the same calls for any B
+        return (
+            f"your loss made {calls[0]} torch calls for 3 pairs and {calls[1]} for 12: it loops over anchors in "
+            "Python, as the reference in section 1 does for readability. Write it batched: every similarity from "
+            "one matrix product, no loop over samples"
+        )
+    return None
+
+
 def _unchanged(fn):
     z1, z2 = _batch(4, 3, 7)
     c1, c2 = z1.clone(), z2.clone()
@@ -346,6 +379,7 @@ def _differentiable(fn):
         _bug_not_normalised,
         _bug_one_direction,
         _bug_positives_only_vs_other_view,
+        _bug_loop_over_anchors,
         _bug_in_place,
     ],
     variants=[lambda z1, z2, tau: nt_xent(z1, z2, temperature=tau), _variant_logsumexp],
@@ -359,6 +393,7 @@ def check_nt_xent_function(fn):
             ("2 pairs, D = 2, τ = 1", _matches(2, 2, 1.0, 0)),
             ("6 pairs, D = 5, τ = 0.5", _matches(6, 5, 0.5, 1)),
             ("8 pairs, D = 3, τ = 0.1, float64", _matches(8, 3, 0.1, 2, torch.float64)),
+            ("batched", _batched),
             ("inputs", _unchanged),
             ("gradients", _differentiable),
         ],
