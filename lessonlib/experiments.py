@@ -231,10 +231,15 @@ def repeat_over_seeds(
         seeds: a list of seeds, or an int n meaning seeds ``0..n-1``.
         workers, device: as in ``map_seeds``.
         progress: show a ``tqdm`` bar.
+
+    Raises:
+        TypeError: ``experiment`` not callable, or returning anything but a real number or a mapping
+            of metric names to real numbers (the message names the seed and what came).
+        ValueError: different seeds returned different metrics.
     """
     seeds = _seed_list(seeds)
     results = map_seeds(experiment, seeds, workers=workers, device=device, progress=progress, desc=desc)
-    rows = [{"value": float(r)} if isinstance(r, (int, float)) else dict(r) for r in results]
+    rows = [_metrics_row(r, seed) for r, seed in zip(results, seeds, strict=True)]
     keys = rows[0].keys()
     for r in rows:
         if r.keys() != keys:
@@ -243,6 +248,21 @@ def repeat_over_seeds(
             )
     values = {k: np.asarray([float(r[k]) for r in rows]) for k in keys}
     return SeedSummary(seeds, values)
+
+
+def _metrics_row(result: object, seed: int) -> dict[str, float]:
+    """One experiment's result as ``{metric: float}``, or a TypeError naming ``experiment`` and the seed."""
+    if isinstance(result, Mapping):
+        row = dict(result)
+    else:
+        row = {"value": result}
+    for k, v in row.items():
+        if not isinstance(k, str) or isinstance(v, bool) or not isinstance(v, (int, float, np.number)):
+            raise TypeError(
+                f"experiment must return a float or a {{metric: float}} dict; for seed {seed} it returned "
+                f"{type(result).__name__} with {k!r}: {type(v).__name__}"
+            )
+    return {k: float(v) for k, v in row.items()}
 
 
 def stratified_subset(y: torch.Tensor, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -342,8 +362,23 @@ def learning_curve(
     sizes = tuple(check_int(s, f"sizes[{i}]", low=1) for i, s in enumerate(sizes))
     if not sizes or list(sizes) != sorted(set(sizes)):
         raise ValueError(f"sizes must be a non-empty strictly increasing sequence, got {sizes!r}")
+    if not isinstance(settings, Mapping):
+        raise TypeError(f"settings must be a mapping {{name: augment or None}}, got {type(settings).__name__}")
     if not settings:
         raise ValueError("settings is empty; expected e.g. {'none': None, 'affine': augment.affine_augment()}")
+    for name, aug in settings.items():
+        if aug is not None and not callable(aug):
+            raise TypeError(
+                f"settings[{name!r}] must be an augment(x, y, generator) -> (x, y) or None, got {type(aug).__name__}"
+            )
+    if model_kwargs is not None and not isinstance(model_kwargs, Mapping):
+        raise TypeError(f"model_kwargs must be a mapping of make_model options, got {type(model_kwargs).__name__}")
+    try:  # a bad model_kind or option fails now, named, rather than inside a worker thread
+        make_model(model_kind, 0, **dict(model_kwargs or {}))
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(
+            f"model_kind={model_kind!r} with model_kwargs={dict(model_kwargs or {})!r} builds no model: {exc}"
+        ) from exc
     seeds = _seed_list(seeds)
     runs = [(seed, n) for seed in seeds for n in sizes]
 

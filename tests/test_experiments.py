@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -78,3 +79,41 @@ def test_learning_curve_validates_sizes():
     for bad in ([4.5], "12", [0]):
         with pytest.raises((TypeError, ValueError), match="sizes"):
             experiments.learning_curve(x, y, x, y, sizes=bad, settings={"none": None}, seeds=1, progress=False)
+
+
+@pytest.mark.parametrize(
+    "result, got",
+    [
+        ("0.9", "str with 'value': str"),
+        ([0.9], "list with 'value': list"),
+        ({"acc": "high"}, "dict with 'acc': str"),
+        (None, "NoneType with 'value': NoneType"),
+        ({"acc": True}, "dict with 'acc': bool"),
+    ],
+)
+def test_repeat_over_seeds_names_an_experiment_that_returns_the_wrong_thing(result, got):
+    with pytest.raises(
+        TypeError,
+        match=r"^experiment must return a float or a \{metric: float\} dict; for seed 0 "
+        rf"it returned {got}",
+    ):
+        experiments.repeat_over_seeds(lambda seed: result, [0, 1], progress=False, workers=1)
+    ok = experiments.repeat_over_seeds(lambda seed: {"acc": np.float32(0.5), "n": 3}, 2, progress=False, workers=1)
+    assert ok.mean("acc") == 0.5 and ok.mean("n") == 3.0
+
+
+def test_learning_curve_names_bad_settings_and_models_before_training():
+    x, y = torch.rand(20, 1, 8, 8), torch.arange(20) % 2
+    kw = {"sizes": [4], "seeds": 1, "progress": False}
+    with pytest.raises(
+        TypeError, match=r"^settings\['flip'\] must be an augment\(x, y, generator\) -> \(x, y\) or None, got str"
+    ):
+        experiments.learning_curve(x, y, x, y, settings={"none": None, "flip": "hflip"}, **kw)
+    with pytest.raises(TypeError, match="^settings must be a mapping"):
+        experiments.learning_curve(x, y, x, y, settings=[None], **kw)
+    with pytest.raises(ValueError, match="^model_kind='mlp' with model_kwargs=\\{\\} builds no model: kind must be"):
+        experiments.learning_curve(x, y, x, y, settings={"none": None}, model_kind="mlp", **kw)
+    with pytest.raises(TypeError, match="^model_kind='cnn2d' with model_kwargs=\\{'depth': 3\\} builds no model"):
+        experiments.learning_curve(x, y, x, y, settings={"none": None}, model_kwargs={"depth": 3}, **kw)
+    with pytest.raises(TypeError, match=r"^augment must return a pair \(x, y\), got Tensor"):
+        experiments.learning_curve(x, y, x, y, settings={"bad": lambda a, b, g: a}, steps=1, device="cpu", **kw)
