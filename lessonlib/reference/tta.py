@@ -29,7 +29,9 @@ def d4(x: torch.Tensor, k: int) -> torch.Tensor:
 
 def d4_inverse(x: torch.Tensor, k: int) -> torch.Tensor:
     """``g_k⁻¹ = flip^[k ≥ 4] ∘ rot90^(−(k mod 4))``: undo the turns first, then the flip, so
-    ``d4_inverse(d4(x, k), k) == x`` exactly. Maps a dense prediction of view k back to the input's frame."""
+    ``d4_inverse(d4(x, k), k) == x`` exactly. Maps a dense prediction of view k back to the input's frame
+    before the views are averaged (Wang et al., 2019, *Aleatoric uncertainty estimation with test-time
+    augmentation for medical image segmentation*)."""
     assert 0 <= k < 8 and x.ndim >= 2
     x = torch.rot90(x, -(k % 4), dims=(-2, -1))
     return x.flip(-1) if k >= 4 else x
