@@ -54,9 +54,7 @@ __all__ = [
     "prob_untouched_rand_augment",
 ]
 
-# ----------------------------------------------------------------------------------------------
-# 1. The spaces: which operations, and the magnitude of each bin
-# ----------------------------------------------------------------------------------------------
+# -- 1. The spaces: which operations, and the magnitude of each bin ------------------------------
 
 # A magnitude space: {operation: (bins(num_bins, height, width) -> tensor or None, signed)}.
 Space = Mapping[str, tuple[Callable[[int, int, int], torch.Tensor | None], bool]]
@@ -201,11 +199,8 @@ def magnitude_table(
     ``space`` is a name of ``SPACES`` or a mapping like one; ``ops`` a non-empty list of its operation
     names; ``num_bins >= 2``; ``height``/``width`` the image size (translations scale with it).
     Operations without a magnitude get a row of zeros. Values are torchvision's (its float32
-    ``linspace`` read as float64, exactly what its policies hand to the operation).
-
-    Raises:
-        ValueError/TypeError: an unknown space or operation name (the message lists the valid ones),
-            ``num_bins < 2``, a size < 1.
+    ``linspace`` read as float64, exactly what its policies hand to the operation). Raises
+    ValueError/TypeError for an unknown space or operation (listing the valid ones), ``num_bins < 2``.
     """
     sp = _space(space)
     names = _op_list(ops, sp)
@@ -230,9 +225,7 @@ def _named_table(space: str, ops: tuple[str, ...], num_bins: int, height: int, w
     return _magnitude_table(ops, SPACES[space], num_bins, height, width)
 
 
-# ----------------------------------------------------------------------------------------------
-# 2. The draws and their samplers
-# ----------------------------------------------------------------------------------------------
+# -- 2. The draws and their samplers -------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -254,13 +247,9 @@ class PolicyDraws:
         return [self.ops[k] for k in self.op[i].tolist()]
 
 
-def _check_sizes(batch: object, height: object, width: object, num_bins: object) -> tuple[int, int, int, int]:
-    return (
-        check_int(batch, "batch", low=1),
-        check_int(height, "height", low=1),
-        check_int(width, "width", low=1),
-        check_int(num_bins, "num_bins", low=2),
-    )
+def _check_sizes(batch: object, height: object, width: object, num_bins: object) -> tuple[int, ...]:
+    sizes = {"batch": (batch, 1), "height": (height, 1), "width": (width, 1), "num_bins": (num_bins, 2)}
+    return tuple(check_int(v, name, low=low) for name, (v, low) in sizes.items())
 
 
 def _signs(shape: tuple[int, ...], generator: torch.Generator | None) -> torch.Tensor:
@@ -333,9 +322,7 @@ def sample_rand_augment(
     return _sampler(batch, height, width, num_ops, magnitude, num_bins, ops, space, generator)
 
 
-# ----------------------------------------------------------------------------------------------
-# 3. Applying draws (validation here; the kernels are in lessonlib._kernels.policies)
-# ----------------------------------------------------------------------------------------------
+# -- 3. Applying draws (validation here; the kernels are in lessonlib._kernels.policies) ---------
 
 
 def _check_images(x: object, name: str = "x") -> torch.Tensor:
@@ -437,13 +424,9 @@ def apply_draws(
     ``draws.magnitude[i, j]`` to image i of ``x`` ``[B, C, H, W]`` (uint8 or float in [0, 1]), the
     images of a step grouped by operation, so the cost is a loop over operations, not images.
 
-    Returns a new tensor (dtype, shape and device of ``x``); ``x`` is not modified.
-
-    Raises:
-        ValueError/TypeError: a batch that is not ``[B >= 1, 1 or 3, H, W]`` finite uint8/float32/float64;
-            draws that are not a ``PolicyDraws`` for ``B`` images (the message names the field:
-            ``draws.ops``, ``draws.op``, ``draws.magnitude``), an op index out of range, a magnitude
-            that is not finite or outside its operation's range.
+    Returns a new tensor like ``x``; ``x`` is not modified. Raises ValueError/TypeError naming the
+    field (``draws.ops``, ``draws.op``, ``draws.magnitude``) for draws that are not a ``PolicyDraws``
+    for ``B`` images, an op index out of range, a magnitude not finite or outside its operation's range.
     """
     _check_images(x)
     fill = _check_interp(interpolation, fill)
@@ -451,9 +434,7 @@ def apply_draws(
     return apply_steps(x, tuple(draws.ops), op, mag, interpolation, fill)
 
 
-# ----------------------------------------------------------------------------------------------
-# 4. The policies and AugMix's consistency loss
-# ----------------------------------------------------------------------------------------------
+# -- 4. The policies and AugMix's consistency loss -----------------------------------------------
 
 
 def trivial_augment(
@@ -596,16 +577,6 @@ def augmix(
     return _augmix(x, args, generator)
 
 
-def _check_logits(logits: tuple) -> None:
-    if len(logits) < 2:
-        raise ValueError(f"jensen_shannon_consistency needs at least two views, got {len(logits)}")
-    for i, z in enumerate(logits):
-        check_tensor(z, f"logits[{i}]", ndim=2, floating=True, nonempty=True)
-        if z.shape != logits[0].shape:
-            raise ValueError(f"logits[{i}] has shape {tuple(z.shape)}, expected {tuple(logits[0].shape)}")
-        check_tensor(z, f"logits[{i}]", finite=True)
-
-
 def _jsd(*logits: torch.Tensor) -> torch.Tensor:
     dt = torch.float32 if logits[0].dtype in (torch.float16, torch.bfloat16) else logits[0].dtype
     probs = [z.to(dt).softmax(dim=1) for z in logits]
@@ -622,7 +593,13 @@ def jensen_shannon_consistency(*logits: torch.Tensor) -> torch.Tensor:
     (clamped at 1e-7 before the log, as in the paper's code). 0 when all views agree; at most ``log V``.
     A scalar in the logits' dtype (computed in float32 for float16/bfloat16), differentiable.
     """
-    _check_logits(logits)
+    if len(logits) < 2:
+        raise ValueError(f"jensen_shannon_consistency needs at least two views, got {len(logits)}")
+    for i, z in enumerate(logits):
+        check_tensor(z, f"logits[{i}]", ndim=2, floating=True, nonempty=True)
+        if z.shape != logits[0].shape:
+            raise ValueError(f"logits[{i}] has shape {tuple(z.shape)}, expected {tuple(logits[0].shape)}")
+        check_tensor(z, f"logits[{i}]", finite=True)
     return _jsd(*logits)
 
 
