@@ -162,7 +162,7 @@ def ct_dose_noise(
     ``sigma_full_dose / sqrt(f)``; the noise to *add* is independent with
     ``sigma = sigma_full_dose * sqrt(1/f - 1)`` (``reference.volumes.ct_dose_noise``). The noise here
     is white; real CT noise is spatially correlated (its power spectrum follows the reconstruction
-    kernel), which tools such as Yu et al. (2012) simulate in the projection data.
+    kernel), which validated simulators (Massoumzadeh et al., 2009) add in the projection data.
 
     The same result as ``reference.volumes.ct_dose_noise`` with the per-sample dose and noise drawn
     here; adds batching and validation.

@@ -53,7 +53,7 @@ def ct_dose_noise(hu: torch.Tensor, noise: torch.Tensor, dose: float, sigma_full
 
     Quantum noise variance grows as 1 / dose, so a scan with noise ``sigma`` at full dose has
     ``sigma / sqrt(dose)`` at ``dose``; ``z`` = ``noise`` is standard normal of ``hu``'s shape (white
-    noise, where real CT noise is correlated; Yu et al., 2012 simulate it in the projections).
+    noise, where real CT noise is correlated; Massoumzadeh et al., 2009 add it to the projections).
     """
     assert 0 < dose <= 1 and noise.shape == hu.shape
     return hu + sigma_full_dose * (1 / dose - 1) ** 0.5 * noise
