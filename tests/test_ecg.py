@@ -898,3 +898,17 @@ def test_property_augment_ecg_equals_the_reference_steps(shape, p, seed):
     want = reference.ecg.baseline_wander(want, fs, *wander)
     want = reference.ecg.powerline_interference(want, fs, 50.0, mains[0], mains[2])
     torch.testing.assert_close(fast, want, rtol=1e-9, atol=1e-9)
+
+
+def test_nb03_model_solutions_agree_with_the_reference_and_the_electrode_projection():
+    """Exercise 03.2's model wander is ``reference.ecg.baseline_wander`` at A = 0.2 mV, f = 0.3 Hz, φ = 0;
+    03.4's left-arm answer is the LA column of the projection the fast "electrodes" mode uses."""
+    from lessonlib._kernels.ecg import ELECTRODE_TO_LEAD
+    from lessonlib.exercises import nb03
+
+    for fs, shape in ((250.0, (2, 2500)), (500.0, (12, 5000))):
+        x = _signal(shape, dtype=torch.float64)
+        one = torch.ones(1, dtype=torch.float64)
+        want = reference.ecg.baseline_wander(x[None], fs, 0.2 * one, 0.3 * one, 0 * one)[0]
+        torch.testing.assert_close(nb03._solution_wander(x, fs), want, rtol=0, atol=1e-9)
+    torch.testing.assert_close(torch.tensor(nb03._LEFT_ARM, dtype=torch.float64), ELECTRODE_TO_LEAD[:, 1])

@@ -128,6 +128,7 @@ def _probe_amplitude(fn) -> str | None:
 
 
 def _solution_wander(x, fs):
+    # reference.ecg.baseline_wander with A = 0.2 mV, f = 0.3 Hz, phase 0 (tests/test_ecg.py checks it)
     t_s = torch.arange(x.shape[-1], dtype=x.dtype, device=x.device) / fs  # time in seconds
     return x + 0.2 * torch.sin(2 * torch.pi * 0.3 * t_s)
 

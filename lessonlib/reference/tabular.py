@@ -9,8 +9,6 @@ compared (``tests/test_tabular.py``).
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 __all__ = ["constrained_noise", "feature_dropout"]
@@ -40,8 +38,8 @@ def constrained_noise(
         a = torch.special.ndtr((lo - col) / s)
         b = torch.special.ndtr((hi - col) / s)
         new = (col + s * torch.special.ndtri(a + u[:, f].double() * (b - a))).clamp(lo, hi)
-        if bool(integer[f]):
-            new = new.round().clamp(math.ceil(lo) if lo > -math.inf else lo, math.floor(hi) if hi < math.inf else hi)
+        if bool(integer[f]):  # round, staying inside the bounds
+            new = new.round().clamp(low[f].ceil().item(), high[f].floor().item())
         out[:, f] = new.to(x.dtype)
     return out
 
