@@ -10,13 +10,14 @@ Goal (issue 19): at least 5x faster on a CPU, measured side by side in one run (
 over interleaved rounds). On a GPU the same ratio is reported with the same goal.
 
 What decides the ratio is the image size. On 32x32 images torchvision's per-image call is mostly
-Python and dispatch overhead, which grouping removes: the goal is met several times over. On
-224x224 RGB each image costs torchvision about a millisecond of real kernel work, and batching
-alone saves almost nothing; what the batched policy gains there comes from cheaper kernels for the
-same results: whole-pixel translations as slices, nearest-neighbour warps as a uint8 gather,
-sharpness from exact integer box sums, solarize as a uint8 compare and XOR, colour operations in
-cache-sized chunks. The colour blends (brightness, colour, contrast) and equalize still do
-torchvision's own float arithmetic, to stay bit-identical, and they bound the ratio at a few x.
+Python and dispatch overhead, which grouping removes: the goal is met several times over. On 224x224
+RGB each image costs torchvision about a millisecond of real kernel work, and batching alone saves
+almost nothing; what the batched policy gains there comes from cheaper kernels for the same results
+(``lessonlib/_kernels/policies.py``): whole-pixel translations as slices, nearest-neighbour warps as
+a uint8 gather, sharpness from exact integer box sums, solarize as a uint8 compare and XOR, colour
+operations in cache-sized chunks. The colour blends (brightness, colour, contrast) and equalize
+still do torchvision's own float arithmetic, to stay bit-identical, and they bound the ratio at a
+few x.
 """
 
 from __future__ import annotations
