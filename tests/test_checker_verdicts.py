@@ -269,7 +269,7 @@ def test_a_complex_answer_passes_only_without_an_imaginary_part(capsys):
         (float("nan"), "finite"),
         (Decimal("-inf"), "finite"),
         ({"a": 1}, "dict"),
-        ([[0.5]], "list"),
+        ([[0.5]], "not a list"),
     ],
 )
 def test_as_number_refuses_with_a_message_that_says_what_came(value, words):

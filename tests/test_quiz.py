@@ -86,8 +86,11 @@ def test_hints_do_not_state_the_answer_and_reveal_does(it, capsys):
     assert quiz.check(it.id, ...).outcome == "NOT ATTEMPTED"
 
 
-def test_quick_check_lists_questions_and_no_answer(capsys):
-    quiz.quick_check("04")
+def test_quick_check_lists_questions_and_no_answer(capsys, monkeypatch):
+    import IPython
+
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)  # an IPython shell left by another test would
+    quiz.quick_check("04")  # take the display (tests/test_foundation_helpers.py runs before this file)
     out = capsys.readouterr().out
     assert all(it.question in out for it in quiz.load("04"))
     for it in quiz.load("04"):

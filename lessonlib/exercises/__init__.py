@@ -402,6 +402,8 @@ def as_number(answer: Any, what: str = "the answer", *, finite: bool = True) -> 
         if value.imag != 0:
             raise WrongAnswer(f"{what} must be a real number; yours has an imaginary part.")
         value = value.real
+    if isinstance(value, (list, tuple)):
+        raise WrongAnswer(f"{what} must be one number, not a {type(value).__name__} (drop the brackets).")
     if not isinstance(value, (numbers.Real, decimal.Decimal)):
         raise WrongAnswer(f"{what} must be a number, got {type(value).__name__}.")
     try:
