@@ -559,7 +559,8 @@ def augmix(
     interpolation: str = "bilinear",
 ) -> torch.Tensor:
     """The same result as ``reference.policies.augmix`` (Hendrycks et al., 2020) on the same chains and
-    weights (within float rounding, and up to a grey level for uint8); adds the sampling, validation,
+    weights (within float rounding, a grey level for uint8, except the rare pixel where a later
+    posterize/solarize amplifies a bilinear rounding difference); adds the sampling, validation,
     batching and speed.
 
     For each image: ``mixture_width`` chains, each of ``chain_depth`` operations (``-1``: a depth
