@@ -141,7 +141,7 @@ def cutmix(x, y_soft, *, alpha=1.0, generator=None):
     cut_h, cut_w = int(h * math.sqrt(1 - lam)), int(w * math.sqrt(1 - lam))
     cy = int(randint(0, h, 1, generator=generator))
     cx = int(randint(0, w, 1, generator=generator))
-    y1, y2 = max(cy - cut_h // 2, 0), min(cy - cut_h // 2 + cut_h, h)  # cut_h rows, odd sides too
+    y1, y2 = max(cy - cut_h // 2, 0), min(cy - cut_h // 2 + cut_h, h)
     x1, x2 = max(cx - cut_w // 2, 0), min(cx - cut_w // 2 + cut_w, w)
     x_mix = x.clone()
     x_mix[:, :, y1:y2, x1:x2] = x.roll(1, dims=0)[:, :, y1:y2, x1:x2]
