@@ -207,6 +207,24 @@ def test_indexed_batch_equals_the_per_sample_path(dtype):
     assert torch.equal(batched, per_sample)
 
 
+@pytest.mark.parametrize("workers", [0, 2])
+def test_loading_raw_then_augmenting_the_batch_equals_augmenting_in_workers(workers):
+    # the on-device flow: workers only load (uint8 images and their indices, default collate), the
+    # batch is augmented after loading; the same samples as augmenting each one in the workers
+    x, y = _images(n=12, h=20, w=24), torch.arange(12)
+    cfj = CropFlipJitter(16)
+    order = epoch_order(12, seed=SEED, epoch=3)
+    raw = DataLoader(
+        AugmentedDataset(x, y, seed=SEED, epoch=3, return_index=True), batch_size=4, sampler=order, num_workers=workers
+    )
+    cooked = DataLoader(
+        AugmentedDataset(x, y, cfj, seed=SEED, epoch=3), batch_size=4, sampler=order, num_workers=workers
+    )
+    for (xb, yb, ib), (want, want_y) in zip(raw, cooked, strict=True):
+        assert xb.dtype == torch.uint8 and torch.equal(yb, want_y)
+        assert torch.equal(cfj.indexed_batch(xb, ib, seed=SEED, epoch=3), want)
+
+
 def test_every_image_gets_its_own_draw():
     x = _images(n=1, h=32, w=32).expand(16, 3, 32, 32)  # 16 copies of one image
     out = CropFlipJitter(24).batch(x, generator=make_generator(0))
