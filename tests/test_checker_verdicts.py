@@ -328,3 +328,22 @@ def test_06_2_nan_and_07_3_tensor_verdict_and_02_4_non_callable_get_verdicts(cap
     assert fb.outcome == TRY_AGAIN and "True or False" in fb.message
     fb = nb02.exercises[4].checker(_returning([1, 2]))
     assert fb.outcome == TRY_AGAIN and "must be callable" in fb.message
+
+
+def test_the_generic_graders_give_a_verdict_for_every_listed_value(capsys):
+    expected = torch.tensor([[0.25, 0.5], [0.75, 1.0]])
+    probes = [("doubles", lambda f: None if torch.equal(f(torch.ones(2)), 2 * torch.ones(2)) else "values are off")]
+    for name, value in _named_values().items():
+        graded = [
+            exercises.grade_number("g.1", value, 0.123, rel_tol=0.01),
+            exercises.grade_choice("g.2", value, {"alpha", "beta"}, options={"gamma": "no"}),
+            exercises.grade_tensor("g.3", value, expected),
+            exercises.grade_function("g.4", value, probes),
+            exercises.grade_function("g.5", _returning(value), probes),
+        ]
+        for fb in graded:
+            assert fb.outcome != CHECKER_BUG, (name, fb)
+            may_pass = fb.exercise == "g.1" and name == "Decimal"  # Decimal("0.123") is the right number
+            assert fb.outcome != PASS or may_pass, (name, fb)
+    assert exercises.grade_tensor("g.3", expected.tolist(), expected).outcome == PASS
+    assert exercises.grade_tensor("g.3", [["0.25", "0.5"], ["0.75", "1.0"]], expected).outcome == TRY_AGAIN

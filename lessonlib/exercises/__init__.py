@@ -558,6 +558,50 @@ def choice(
     return msg
 
 
+def _as_float_tensor(answer: Any, what: str, *, booleans: bool = False) -> torch.Tensor:
+    """``answer`` (nested lists, a tuple, a numpy array or a tensor of any real dtype) as a float64 CPU
+    tensor of its own shape; entries are read like ``as_number`` reads one number, NaN/±inf kept.
+
+    Raises:
+        WrongAnswer: for a string, a dict or set, strings or complex numbers (with a non-zero imaginary
+            part) inside, booleans (unless ``booleans``), a ragged list, too many entries.
+    """
+    usage = f"{what} must be a sequence of numbers"
+    if isinstance(answer, (str, bytes)):
+        raise WrongAnswer(f"{usage}, not a string.")
+    if isinstance(answer, (Mapping, set, frozenset)):
+        raise WrongAnswer(f"{usage} in order (a list or a tensor), got a {type(answer).__name__}.")
+    if isinstance(answer, torch.Tensor):
+        t = answer.detach().cpu()
+        if t.dtype == torch.bool and not booleans:
+            raise WrongAnswer(f"{usage}, not booleans.")
+        if t.is_complex():
+            if bool((t.imag != 0).any()):
+                raise WrongAnswer(f"{usage}; yours has entries with an imaginary part.")
+            t = t.real
+        return t.to(torch.float64)
+    try:
+        arr = np.asarray(answer)
+    except (TypeError, ValueError, OverflowError):
+        raise WrongAnswer(f"{usage}, got {type(answer).__name__} (a ragged or mixed list?).") from None
+    if arr.size > _MAX_ENTRIES:
+        raise WrongAnswer(f"{usage}; yours has {arr.size} entries.")
+    if arr.dtype.kind == "b" and not booleans:
+        raise WrongAnswer(f"{usage}, not booleans.")
+    if arr.dtype.kind in "US":
+        raise WrongAnswer(f"{usage}, not strings: write them without quotes.")
+    if arr.dtype.kind == "c":
+        if bool((arr.imag != 0).any()):
+            raise WrongAnswer(f"{usage}; yours has entries with an imaginary part.")
+        arr = arr.real
+    if arr.dtype.kind == "O":
+        flat = [as_number(v, f"each entry of {what}", finite=False) for v in arr.ravel()]
+        arr = np.asarray(flat, dtype=np.float64).reshape(arr.shape)
+    if arr.dtype.kind not in "biuf":
+        raise WrongAnswer(f"{usage}, got an array of dtype {arr.dtype}.")
+    return torch.as_tensor(arr.astype(np.float64))
+
+
 def as_vector(answer: Any, length: int | None = None, what: str = "the answer") -> torch.Tensor:
     """``answer`` (a list, tuple, numpy array or tensor of any real dtype) as a float64 CPU vector.
 
@@ -569,41 +613,7 @@ def as_vector(answer: Any, length: int | None = None, what: str = "the answer") 
         WrongAnswer: when it is not a flat sequence of numbers of ``length`` entries (a string, a dict,
             a set, booleans, strings or complex numbers inside, a ragged list, ...).
     """
-    usage = f"{what} must be a sequence of numbers"
-    if isinstance(answer, (str, bytes)):
-        raise WrongAnswer(f"{usage}, not a string.")
-    if isinstance(answer, (Mapping, set, frozenset)):
-        raise WrongAnswer(f"{usage} in order (a list or a tensor), got a {type(answer).__name__}.")
-    if isinstance(answer, torch.Tensor):
-        t = answer.detach().cpu()
-        if t.dtype == torch.bool:
-            raise WrongAnswer(f"{usage}, not booleans.")
-        if t.is_complex():
-            if bool((t.imag != 0).any()):
-                raise WrongAnswer(f"{usage}; yours has entries with an imaginary part.")
-            t = t.real
-        t = t.to(torch.float64)
-    else:
-        try:
-            arr = np.asarray(answer)
-        except (TypeError, ValueError, OverflowError):
-            raise WrongAnswer(f"{usage}, got {type(answer).__name__} (a ragged or mixed list?).") from None
-        if arr.size > _MAX_ENTRIES:
-            raise WrongAnswer(f"{usage}; yours has {arr.size} entries.")
-        if arr.dtype.kind == "b":
-            raise WrongAnswer(f"{usage}, not booleans.")
-        if arr.dtype.kind in "US":
-            raise WrongAnswer(f"{usage}, not strings: write them without quotes.")
-        if arr.dtype.kind == "c":
-            if bool((arr.imag != 0).any()):
-                raise WrongAnswer(f"{usage}; yours has entries with an imaginary part.")
-            arr = arr.real
-        if arr.dtype.kind == "O":
-            flat = [as_number(v, f"each entry of {what}", finite=False) for v in arr.ravel()]
-            arr = np.asarray(flat, dtype=np.float64).reshape(arr.shape)
-        if arr.dtype.kind not in "iuf":
-            raise WrongAnswer(f"{usage}, got an array of dtype {arr.dtype}.")
-        t = torch.as_tensor(arr.astype(np.float64))
+    t = _as_float_tensor(answer, what)
     if t.ndim != 1:
         raise WrongAnswer(f"{what} must be a flat vector, got shape {tuple(t.shape)}.")
     if length is not None and t.numel() != length:
@@ -1014,10 +1024,7 @@ def grade_tensor(
     (their index, never their expected value)."""
 
     def grade(a: Any) -> str | None:
-        try:
-            t = a.detach().cpu().double() if isinstance(a, torch.Tensor) else torch.as_tensor(np.asarray(a, np.float64))
-        except (TypeError, ValueError):
-            raise WrongAnswer(f"expected a tensor, got {type(a).__name__}.") from None
+        t = _as_float_tensor(a, "your tensor", booleans=True)
         e = expected.detach().cpu().double()
         if tuple(t.shape) != tuple(e.shape):
             raise WrongAnswer(f"shape {tuple(t.shape)}, expected {tuple(e.shape)}. {hint}".strip())
