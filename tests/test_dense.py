@@ -1,6 +1,12 @@
 """Tests for lessonlib.dense: fast == reference (Hypothesis), oracles against torchvision v2 with
 tv_tensors (BoundingBoxes, Mask, KeyPoints), properties (seeded, not in place, dtype/device kept) and
-bad inputs (the error names the parameter and the fault)."""
+bad inputs (the error names the parameter and the fault).
+
+torchvision has no Mosaic and no Copy-Paste; for those the reference (``lessonlib.reference.dense``) is
+the only oracle, and the tests below add hand-checked cases (occluded boxes shrink, covered objects
+disappear). Stated differences from torchvision: ``instance_boxes`` puts x1, y1 one past the last pixel
+(``ops.masks_to_boxes`` puts them on it); ``crop_boxes`` drops boxes by visibility, which
+``SanitizeBoundingBoxes`` cannot know."""
 
 from __future__ import annotations
 

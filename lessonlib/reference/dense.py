@@ -80,8 +80,9 @@ def instance_boxes(instances, num_ids):
     """The tight box of each object ``k = 1..num_ids`` of an instance map ``[H, W]``: ``[num_ids, 4]``.
 
     Box of object k = (min x, min y, max x + 1, max y + 1) over its pixels (pixel-edge coordinates),
-    and ``present[k − 1]`` says whether any pixel is left. How Copy-Paste (Ghiasi et al., 2021) updates
-    the boxes of occluded objects: recompute them from what is left of the masks.
+    and ``present[k − 1]`` says whether any pixel is left. This is how Copy-Paste updates the boxes of
+    occluded objects: recompute them from what is left of the masks (Ghiasi et al., 2021, *Simple
+    Copy-Paste is a Strong Data Augmentation Method for Instance Segmentation*).
     """
     boxes, present = torch.zeros(num_ids, 4), torch.zeros(num_ids, dtype=torch.bool)
     for k in range(1, num_ids + 1):
@@ -116,7 +117,8 @@ def hflip_with_swaps(image, mask, keypoints, label_swaps, keypoint_swaps):
 
 
 def mosaic(images, boxes, centre, min_visibility=0.0):
-    """Mosaic (Bochkovskiy et al., 2020, *YOLOv4*): four images ``[C, H, W]`` tiled around a centre.
+    """Mosaic (Bochkovskiy et al., 2020, *YOLOv4: Optimal Speed and Accuracy of Object Detection*): four
+    images ``[C, H, W]`` tiled around a centre.
 
     With centre (x_c, y_c) the output pixel (y, x) of quadrant q (0 top-left, 1 top-right,
     2 bottom-left, 3 bottom-right) is pixel ((y − y_c) mod H, (x − x_c) mod W) of image q: each image
@@ -165,7 +167,8 @@ def dice(pred, target):
     """The Dice coefficient of two binary masks ``[H, W]`` (Dice, 1945, *Measures of the Amount of
     Ecologic Association Between Species*): 2 |P ∩ T| / (|P| + |T|), 1 when both are empty.
 
-    The soft version, with probabilities for P, is the loss V-Net trains with (Milletari et al., 2016).
+    The soft version, with probabilities for P, is the loss of Milletari et al. (2016), *V-Net: Fully
+    Convolutional Neural Networks for Volumetric Medical Image Segmentation*.
     """
     p, t = pred.float().flatten(), target.float().flatten()
     total = float(p.sum() + t.sum())
