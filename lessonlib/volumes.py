@@ -51,6 +51,7 @@ __all__ = [
     "zscore",
     "resample",
     "affine_3d",
+    "rotation_matrices",
     "random_affine_3d",
     "random_elastic_3d",
     "random_flip_3d",
@@ -59,6 +60,7 @@ __all__ = [
     "ghosting",
     "spike",
     "gibbs_ringing",
+    "kspace",
     "sample_patches",
     "dice_score",
     "dice_ce_loss",
@@ -318,6 +320,19 @@ def _rotation_matrices(degrees: torch.Tensor) -> torch.Tensor:
         return torch.stack([torch.stack(row, -1) for row in m], -2)
 
     return rot(0, 1, 2) @ rot(1, 2, 0) @ rot(2, 0, 1)
+
+
+def rotation_matrices(degrees: torch.Tensor) -> torch.Tensor:
+    """Rotation matrices ``[N, 3, 3]`` (float64) from angles ``[N, 3]`` in degrees about the d, h, w axes.
+
+    ``R = R_d @ R_h @ R_w``, where ``R_a`` rotates the plane of the two other axes; the order
+    ``random_affine_3d`` and ``motion`` use. Pass the result to ``affine_3d`` (which maps output
+    positions to input positions, so ``R`` there moves the content by ``R^-1 = R^T``).
+    """
+    check_tensor(degrees, "degrees", ndim=2, floating=True, finite=True)
+    if degrees.shape[1] != 3:
+        raise ValueError(f"degrees must be [N, 3] (about d, h, w), got shape {tuple(degrees.shape)}")
+    return _rotation_matrices(degrees)
 
 
 def _half_extent(shape, spacing, device) -> torch.Tensor:
@@ -597,6 +612,16 @@ def bias_field(
     cd = compute_dtype(volume.dtype)
     field = _bias_log_field(coef, order, volume.shape[2:], cd).exp()
     return (volume.to(cd) * field[:, None]).to(volume.dtype)
+
+
+def kspace(volume: torch.Tensor) -> torch.Tensor:
+    """Centred k-space of each volume: ``fftshift(fftn(x))`` over (D, H, W), complex ``[B, C, D, H, W]``.
+
+    The 0 Hz sample sits at index ``n // 2`` of every axis (the convention of every k-space function
+    here and of TorchIO). Computed in float64 (complex128) so that energies and phases can be compared.
+    """
+    _check_volume(volume)
+    return _kspace(volume.double())
 
 
 def _kspace(x: torch.Tensor) -> torch.Tensor:
