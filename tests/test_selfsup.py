@@ -405,7 +405,7 @@ def test_pretrain_simclr_is_fit_with_an_nt_xent_hook():
         v1, v2 = selfsup.two_views(xb, selfsup.rotate, generator)
         z = model(torch.cat([v1, v2]))
         value = reference.nt_xent(z[:16], z[16:], 0.5)
-        seen.append(float(value))
+        seen.append(float(value.detach()))
         return value.float()
 
     training.fit(
@@ -567,10 +567,10 @@ def test_what_issue_35_found_is_now_a_clear_error():
     # nt_xent returned NaN for NaN input
     with pytest.raises(ValueError, match="^z1 contains NaN"):
         selfsup.nt_xent(torch.full((3, 2), math.nan), torch.ones(3, 2))
-    # fit_fixmatch accepted threshold=5.0 and a weak view that is not callable
+    # fit_fixmatch accepted threshold=5.0 (labels-only run) and failed late on a weak view that is not callable
     fm = {"weak": selfsup.shift, "strong": selfsup.rotate, "steps": 1, "device": "cpu"}
     with pytest.raises(ValueError, match=r"^threshold must be a probability in \[0, 1\], got 5.0"):
-        selfsup.fit_fixmatch(_model(), x, y, x, **{**fm, "threshold": 5.0})
+        selfsup.fit_fixmatch(_model(), x, y, None, **{**fm, "threshold": 5.0})  # was accepted without x_unlabelled
     with pytest.raises(TypeError, match="^weak must be callable"):
         selfsup.fit_fixmatch(_model(), x, y, None, **{**fm, "weak": "shift"})
     with pytest.raises(TypeError, match="^strong must be callable"):
