@@ -134,9 +134,18 @@ def predict_logits(
     model.eval()
     try:
         if x.shape[0] == 0:
-            outs = [model(x.to(dev))]
+            outs = [_rows_out(model, x.to(dev))]
         else:
-            outs = [model(x[i : i + batch_size].to(dev)) for i in range(0, x.shape[0], batch_size)]
+            outs = [_rows_out(model, x[i : i + batch_size].to(dev)) for i in range(0, x.shape[0], batch_size)]
     finally:
         model.train(was_training)
     return torch.cat(outs).to(x.device)
+
+
+def _rows_out(model: nn.Module, xb: torch.Tensor) -> torch.Tensor:
+    """``model(xb)``, refusing anything but a tensor with one row per input (named, not a bare cat error)."""
+    out = model(xb)
+    if not isinstance(out, torch.Tensor) or out.ndim == 0 or out.shape[0] != xb.shape[0]:
+        got = f"shape {tuple(out.shape)}" if isinstance(out, torch.Tensor) else type(out).__name__
+        raise TypeError(f"model must return logits [B, K] with B = {xb.shape[0]} rows, got {got}")
+    return out

@@ -69,10 +69,13 @@ def check_labelled(x: object, y: object, xname: str = "x", yname: str = "y") -> 
     check_labels(y, yname, n=x.shape[0], rows_of=xname)
 
 
-def _check_labels_fit(y: torch.Tensor, logits: torch.Tensor) -> None:
-    """Labels must index the model's K outputs (cross-entropy would fail with a bare IndexError)."""
-    if logits.ndim != 2:
-        raise ValueError(f"model must return logits [B, K], got shape {tuple(logits.shape)}")
+def _check_labels_fit(y: torch.Tensor, logits: object, rows: int) -> None:
+    """The model's output must be logits ``[rows, K]`` and the labels must index its K outputs
+    (cross-entropy would fail with a bare IndexError or a batch-size mismatch)."""
+    if not isinstance(logits, torch.Tensor):
+        raise TypeError(f"model must return logits [B, K] (a tensor), got {type(logits).__name__}")
+    if logits.ndim != 2 or logits.shape[0] != rows:
+        raise ValueError(f"model must return logits [B, K] with B = {rows}, got shape {tuple(logits.shape)}")
     check_labels(y, "y", num_classes=logits.shape[1])
 
 
@@ -194,7 +197,7 @@ def fit(
             if loss is None:
                 logits = model(xb)
                 if done == 0:  # once, at the first step: the model's K is known only from its output
-                    _check_labels_fit(y, logits)
+                    _check_labels_fit(y, logits, xb.shape[0])
                 value = F.cross_entropy(logits, yb)
             else:
                 value = _checked_loss(loss(model, xb, yb, gen))
@@ -266,7 +269,7 @@ def evaluate(
     n_bins = check_int(n_bins, "n_bins", low=1)
     logits = predict_logits(model, x, batch_size=batch_size)
     yl = y.to(logits.device)
-    _check_labels_fit(yl, logits)
+    _check_labels_fit(yl, logits, x.shape[0])
     probs = logits.softmax(1)
     return EvalResult(
         accuracy=float((logits.argmax(1) == yl).float().mean()),

@@ -62,3 +62,31 @@ def test_predict_logits_edges():
     assert models.model_device(flat, fallback="cpu") == torch.device("cpu")
     with pytest.raises(TypeError, match="model"):
         models.model_device("not a model")
+
+
+class _Returns(nn.Module):
+    def __init__(self, make):
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(()))
+        self.make = make
+
+    def forward(self, x):
+        return self.make(x * self.w)
+
+
+@pytest.mark.parametrize(
+    "make, got",
+    [
+        (lambda x: (x.flatten(1)[:, :3], None), "got tuple"),
+        (lambda x: x.flatten(1)[:1, :3], "got shape \\(1, 3\\)"),
+        (lambda x: x.sum(), "got shape \\(\\)"),
+    ],
+)
+def test_predict_logits_and_fit_name_a_model_that_returns_the_wrong_thing(make, got):
+    from lessonlib import training
+
+    x, y = torch.rand(4, 1, 8, 8), torch.tensor([0, 1, 2, 0])
+    with pytest.raises(TypeError, match=rf"^model must return logits \[B, K\] with B = 4 rows, {got}"):
+        models.predict_logits(_Returns(make), x)
+    with pytest.raises((TypeError, ValueError), match=r"^model must return logits \[B, K\]"):
+        training.fit(_Returns(make), x, y, steps=1, batch_size=4, progress=False, device="cpu")
