@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from torchvision.transforms import v2
 
 from lessonlib import policies as P
+from lessonlib import policy_spaces as S
 from lessonlib._kernels import policies as K
 from lessonlib.augment import policy_augment
 from lessonlib.utils import make_generator
@@ -51,11 +52,11 @@ def test_oracle_every_image_equals_torchvision_applied_alone(shape, dtype, space
             torch.testing.assert_close(out[i], ref, atol=1e-6, rtol=0, msg=f"{name} {m}")
 
 
-@pytest.mark.parametrize("name", sorted(set(P.OPS) - {"Identity"}))
+@pytest.mark.parametrize("name", sorted(set(S.OPS) - {"Identity"}))
 def test_every_operation_at_extreme_and_middle_magnitudes(name):
     """Each kernel against torchvision at the ends of its range (signed ones both ways) on uint8 RGB."""
     x = _images((4, 3, 20, 20), torch.uint8, seed=3)
-    fn, signed = P.SPACES["wide"].get(name, (lambda n, h, w: None, False))
+    fn, signed = S.SPACES["wide"].get(name, (lambda n, h, w: None, False))
     bins = fn(31, 20, 20)
     values = [0.0] if bins is None else [float(bins[k]) for k in (0, 15, 30)]
     values += [-v for v in values] if signed else []
@@ -80,7 +81,7 @@ def test_geometric_operations_bilinear_and_with_fill_match_torchvision(name, fil
     x = _images((3, 3, h, w), dtype, seed=11)
     fill_arg = None if fill is None else (fill if dtype == torch.uint8 else fill / 255)
     tv_fill = v2.TrivialAugmentWide(fill=fill_arg)._fill
-    fn, _ = P.SPACES["wide"][name]
+    fn, _ = S.SPACES["wide"][name]
     for v in (float(fn(31, h, w)[20]), -float(fn(31, h, w)[9])):
         for mode, interp in (("nearest", v2.InterpolationMode.NEAREST), ("bilinear", v2.InterpolationMode.BILINEAR)):
             out = P.apply_op(x, name, torch.full((3,), v, dtype=torch.float64), interpolation=mode, fill=fill_arg)
@@ -135,9 +136,9 @@ def test_chunked_and_stacked_paths_give_the_same_pixels(dtype, monkeypatch):
 def test_spaces_match_torchvision_bins():
     for space, tv in _TV.items():
         for name, (fn, signed) in tv._AUGMENTATION_SPACE.items():
-            if space == "augmix" and name not in P.SPACES["augmix"]:
+            if space == "augmix" and name not in S.SPACES["augmix"]:
                 continue  # all_ops colour operations: added by augmix(all_ops=True)
-            mine, my_signed = P.SPACES[space][name]
+            mine, my_signed = S.SPACES[space][name]
             for n, h, w in ((31, 32, 32), (10, 8, 12)):
                 a, b = fn(n, h, w), mine(n, h, w)
                 assert (a is None) == (b is None), (space, name)
@@ -173,7 +174,7 @@ def test_draws_are_per_image_uniform_and_magnitudes_come_from_the_bins():
     d = P.sample_trivial_augment(14000, 32, 32, generator=make_generator(0))
     counts = torch.bincount(d.op.flatten(), minlength=14).double()
     assert counts.min() > 850 and counts.max() < 1150  # 1000 each expected
-    table, _ = P.magnitude_table(d.ops, P.SPACES["wide"], 31, 32, 32)
+    table, _ = S.magnitude_table(d.ops, S.SPACES["wide"], 31, 32, 32)
     for k in range(14):
         mags = d.magnitude[d.op[:, 0] == k, 0].abs()
         assert torch.isin(mags, table[k]).all()
@@ -220,7 +221,7 @@ def test_jensen_shannon_consistency_zero_for_agreeing_views_and_bounded():
 
 
 def test_prob_untouched_rand_augment():
-    ops = list(P.SPACES["randaugment"])
+    ops = list(S.SPACES["randaugment"])
     assert P.prob_untouched_rand_augment(2, ops) == pytest.approx((1 / 14) ** 2)
     assert P.prob_untouched_rand_augment(0, ops) == 1.0
     grey = P.prob_untouched_rand_augment(2, ops, identity_like=["Color"])
@@ -374,11 +375,11 @@ def test_apply_draws_refuses_hand_made_draws_naming_the_field(draws, error, matc
 
 def test_magnitude_table_refuses_unknown_names_and_too_few_bins():
     with pytest.raises(ValueError, match=r"ops entry must be one of \['Identity', 'ShearX', .*\], got 'Bogus'"):
-        P.magnitude_table(["Bogus"], P.SPACES["wide"], 31, 8, 8)
+        S.magnitude_table(["Bogus"], S.SPACES["wide"], 31, 8, 8)
     with pytest.raises(ValueError, match="num_bins must be >= 2, got 0"):
-        P.magnitude_table(["Rotate"], "wide", 0, 8, 8)
+        S.magnitude_table(["Rotate"], "wide", 0, 8, 8)
     with pytest.raises(ValueError, match="height must be >= 1, got 0"):
-        P.magnitude_table(["Rotate"], "wide", 31, 0, 8)
+        S.magnitude_table(["Rotate"], "wide", 31, 0, 8)
 
 
 def test_prob_untouched_refuses_unknown_operations_and_a_bare_string():

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from torchvision.transforms import v2
 
 from lessonlib import policies as P
+from lessonlib import policy_spaces as S
 from lessonlib import reference
 from lessonlib.utils import make_generator
 
@@ -33,8 +34,8 @@ def _images(shape, dtype, seed):
 
 
 def _space(name: str, num_bins: int, h: int, w: int) -> dict:
-    """A space of ``P.SPACES`` evaluated as the reference takes it: ``{op: (bins or None, signed)}``."""
-    return {op: (fn(num_bins, h, w), signed) for op, (fn, signed) in P.SPACES[name].items()}
+    """A space of ``S.SPACES`` evaluated as the reference takes it: ``{op: (bins or None, signed)}``."""
+    return {op: (fn(num_bins, h, w), signed) for op, (fn, signed) in S.SPACES[name].items()}
 
 
 def _as_lists(draws: P.PolicyDraws) -> list[list[tuple[str, float]]]:
@@ -60,13 +61,13 @@ def _assert_images_match(fast, ref, steps, interpolation="nearest"):
         assert frac <= 0.02, (image_steps, frac)
 
 
-@pytest.mark.parametrize("name", P.OPS)
+@pytest.mark.parametrize("name", S.OPS)
 @pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
 def test_reference_apply_op_is_torchvision_policy_operation(name, dtype):
     """The anchor: the reference is torchvision's own per-image operation, bit for bit, both signs."""
     tv = v2.TrivialAugmentWide()
     x = _images((3, 17, 20), dtype, seed=1)
-    fn, signed = P.SPACES["wide"].get(name, (lambda n, h, w: None, False))
+    fn, signed = S.SPACES["wide"].get(name, (lambda n, h, w: None, False))
     bins = fn(31, 17, 20)
     values = [0.0] if bins is None else [float(bins[7]), float(bins[30]), float(bins[20]) * (-1 if signed else 1)]
     for m in values:
@@ -92,14 +93,14 @@ def test_apply_draws_equals_reference_on_random_draws(b, c, hw, dtype, steps, in
     """Hand-made random draws over every operation (``Invert`` included), any bin, both signs."""
     g = make_generator(seed)
     x = _images((b, c, *hw), dtype, seed)
-    table, signed = P.magnitude_table(P.OPS[:-1], "wide", 31, *hw)
+    table, signed = S.magnitude_table(S.OPS[:-1], "wide", 31, *hw)
     table = torch.cat([table, torch.zeros(1, 31, dtype=torch.float64)])  # Invert: no magnitude
-    op = torch.randint(len(P.OPS), (b, steps), generator=g)
+    op = torch.randint(len(S.OPS), (b, steps), generator=g)
     k = torch.randint(31, (b, steps), generator=g)
     sign = torch.where(
         torch.cat([signed, torch.tensor([False])])[op] & (torch.rand(b, steps, generator=g) < 0.5), -1, 1
     )
-    draws = P.PolicyDraws(P.OPS, op, table[op, k] * sign)
+    draws = P.PolicyDraws(S.OPS, op, table[op, k] * sign)
     fill = None if fill is None else (fill if dtype != torch.uint8 else fill * 255)
     fast = P.apply_draws(x, draws, interpolation=interpolation, fill=fill)
     ref = R.apply_draws(x, _as_lists(draws), interpolation, fill)
@@ -109,7 +110,7 @@ def test_apply_draws_equals_reference_on_random_draws(b, c, hw, dtype, steps, in
 @settings(max_examples=50, deadline=None)
 @given(
     batch=st.integers(1, 40),
-    space=st.sampled_from(list(P.SPACES)),
+    space=st.sampled_from(list(S.SPACES)),
     num_bins=st.integers(2, 31),
     num_ops=st.integers(0, 3),
     bin_=st.integers(0, 30),
@@ -136,7 +137,7 @@ def test_samplers_draw_exactly_what_the_reference_draws(batch, space, num_bins, 
     c=st.sampled_from([1, 3]),
     hw=st.integers(4, 24),
     dtype=st.sampled_from([torch.uint8, torch.float32, torch.float64]),
-    space=st.sampled_from(list(P.SPACES)),
+    space=st.sampled_from(list(S.SPACES)),
     seed=st.integers(0, 2**31),
 )
 def test_trivial_and_rand_augment_equal_the_reference_policy(b, c, hw, dtype, space, seed):

@@ -7,7 +7,7 @@ are plain lists ``[[(name, magnitude), ...], ...]`` (one list of steps per image
 
 A *space* here is ``{name: (bins, signed)}``: ``bins`` the ``[num_bins]`` magnitudes of the operation
 (``None`` for one without a magnitude, such as ``Equalize``), ``signed`` whether it gets a random sign;
-``lessonlib.policies.SPACES`` evaluated at one ``num_bins`` and image size is one.
+``lessonlib.policy_spaces.SPACES`` evaluated at one ``num_bins`` and image size is one.
 
 The oracle for ``lessonlib.policies`` (``tests/test_reference_policies.py``).
 """
