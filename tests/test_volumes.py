@@ -682,3 +682,63 @@ LAB = _labels((2, 1, 6, 7, 8), 0)
 )
 def test_bad_inputs_are_refused_by_name(call, exc, pattern):
     _bad(call, exc, pattern)
+
+
+def test_rotation_matrices_are_rotations_in_the_stated_order():
+    r = volumes.rotation_matrices(torch.tensor([[10.0, -20.0, 35.0], [0.0, 0.0, 90.0]]))
+    torch.testing.assert_close(r @ r.transpose(1, 2), torch.eye(3, dtype=torch.float64).expand(2, 3, 3))
+    torch.testing.assert_close(torch.linalg.det(r), torch.ones(2, dtype=torch.float64))
+    # 90 degrees about w maps the d axis onto the h axis: R e_d = e_h
+    torch.testing.assert_close(
+        r[1] @ torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64), torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64)
+    )
+    one = lambda a, i: volumes.rotation_matrices(torch.tensor([[a if k == i else 0.0 for k in range(3)]]))[0]  # noqa: E731
+    torch.testing.assert_close(r[0], one(10.0, 0) @ one(-20.0, 1) @ one(35.0, 2))
+    with pytest.raises(ValueError, match=r"degrees must be \[N, 3\] \(about d, h, w\), got shape \(2, 2\)"):
+        volumes.rotation_matrices(torch.zeros(2, 2))
+    with pytest.raises(TypeError, match=r"degrees must be a floating-point tensor"):
+        volumes.rotation_matrices(torch.zeros(2, 3, dtype=torch.long))
+
+
+def test_kspace_is_centred_and_refuses_bad_volumes():
+    x = torch.ones(1, 1, 4, 5, 6)
+    k = volumes.kspace(x)
+    assert k.dtype == torch.complex128
+    assert abs(k[0, 0, 2, 2, 3]) == pytest.approx(4 * 5 * 6)  # all energy at 0 Hz, index n // 2
+    assert float(k.abs().sum()) == pytest.approx(4 * 5 * 6)
+    with pytest.raises(ValueError, match=r"volume contains NaN or infinite values"):
+        volumes.kspace(x * float("inf"))
+
+
+def test_load_brain_mri_offline_with_provenance(no_network):
+    from lessonlib import data
+
+    b = data.load_brain_mri(spacing=4)
+    assert b.t1.shape == b.gm.shape == b.wm.shape and b.t1.shape[0] == 1 and b.labels.shape == b.t1.shape[1:]
+    assert b.spacing == (4.0, 4.0, 4.0) and b.labels.dtype == torch.int64
+    assert set(b.labels.unique().tolist()) == {0, 1, 2}
+    assert 0.0 <= float(b.t1.min()) and float(b.t1.max()) <= 1.0
+    # white matter is brighter than grey matter on a T1 template, and the labels are the most probable tissue
+    assert b.t1[0][b.labels == 2].median() > b.t1[0][b.labels == 1].median() + 0.1
+    assert (b.wm[0][b.labels == 2] >= b.gm[0][b.labels == 2]).all()
+    # block averaging: the 4 mm volume has a quarter of the 1 mm (cropped) voxels per axis, give or take a block
+    full = data.load_brain_mri(spacing=1)
+    assert [f // 4 for f in full.t1.shape[1:]] == list(b.t1.shape[1:])
+    assert b.provenance.name == "mni152" and "nilearn" in b.provenance.source
+    assert "HU" in data.provenance("ct_small").units or "Hounsfield" in data.provenance("ct_small").units
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "pattern"),
+    [
+        ({"spacing": 0}, ValueError, r"spacing must be >= 1, got 0"),
+        ({"spacing": 2.5}, TypeError, r"spacing must be an integer, got float 2.5"),
+        ({"spacing": 9}, ValueError, r"spacing must be <= 8, got 9"),
+        ({"margin_mm": -1}, ValueError, r"margin_mm must be >= 0, got -1"),
+    ],
+)
+def test_load_brain_mri_refuses_bad_arguments(kwargs, exc, pattern):
+    from lessonlib import data
+
+    with pytest.raises(exc, match=pattern):
+        data.load_brain_mri(**kwargs)
