@@ -583,11 +583,12 @@ def load_coins() -> tuple[torch.Tensor, torch.Tensor]:
     """scikit-image's ``coins`` photograph with an instance map of its coins, from a stated classical
     segmentation (nothing is hand-labelled).
 
-    The image (303 × 384, 8-bit grey) is Greek coins from Pompeii, photographed by the Brooklyn Museum
-    (public domain, shipped with scikit-image). The labels follow scikit-image's own tutorial
-    *Comparing edge-based and region-based segmentation*: a Sobel elevation map, markers where the
-    grey level is < 30 (background) or > 150 (coin), a watershed, holes filled, then connected
-    components; components under 100 pixels are dropped. This gives the 24 coins.
+    The image (303 × 384, 8-bit grey) is Greek coins from Pompeii, from the Brooklyn Museum Collection
+    ("no known copyright restrictions", as scikit-image states; shipped with scikit-image). The labels
+    follow scikit-image's own tutorial *Comparing edge-based and region-based segmentation*: a Sobel
+    elevation map, markers where the grey level is < 30 (background) or > 150 (coin), a watershed,
+    holes filled, then connected components; components under 100 pixels are dropped. This gives the
+    24 coins.
 
     Returns:
         ``(image [1, 303, 384] float32 in [0, 1], instances [303, 384] int64, 0 = background, 1..24)``.
