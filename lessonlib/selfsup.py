@@ -480,26 +480,26 @@ def pretrain_simclr(
         losses.append(float(value.detach()))
         return value
 
-    fit(
-        nn.Sequential(encoder, head),
-        x,
-        None,
-        steps=steps,
-        batch_size=bs,
-        lr=lr,
-        weight_decay=_WEIGHT_DECAY,
-        schedule="cosine",
-        seed=seed,
-        device=device,
-        progress=False,
-        loss=simclr_loss,
-        drop_last=True,
-    )
+    _fit_objective(nn.Sequential(encoder, head), x, None, simclr_loss, steps, bs, lr, seed, device)
     return losses
 
 
-#: AdamW's own default weight decay, which SimCLR and FixMatch here were tuned with.
-_WEIGHT_DECAY = 0.01
+def _fit_objective(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor | None,
+    loss: Callable[..., torch.Tensor],
+    steps: int,
+    batch_size: int,
+    lr: float,
+    seed: int,
+    device: torch.device | str | None,
+) -> None:
+    """SimCLR's and FixMatch's training: ``fit`` with the objective as its ``loss`` hook, AdamW with
+    weight decay 0.01 (AdamW's own default, which both were tuned with), a cosine schedule, and
+    full batches only (``drop_last``)."""
+    kw = {"weight_decay": 0.01, "schedule": "cosine", "progress": False, "drop_last": True}
+    fit(model, x, y, steps=steps, batch_size=batch_size, lr=lr, seed=seed, device=device, loss=loss, **kw)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -678,19 +678,5 @@ def fit_fixmatch(
         history["mask_rate"].append(rate)
         return value
 
-    fit(
-        model,
-        x_labelled,
-        y_labelled,
-        steps=steps,
-        batch_size=bs,
-        lr=lr,
-        weight_decay=_WEIGHT_DECAY,
-        schedule="cosine",
-        seed=seed,
-        device=dev,
-        progress=False,
-        loss=loss,
-        drop_last=True,
-    )
+    _fit_objective(model, x_labelled, y_labelled, loss, steps, bs, lr, seed, dev)
     return history
