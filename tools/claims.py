@@ -20,7 +20,8 @@ The rule (written so a reader can apply it by hand):
    identifiers such as exercise numbers (``01.4``) and arXiv ids; and numbers in a sentence that
    cites a paper (an ``et al.``, a year, ``arXiv``), provided a name in that sentence is in
    ``docs/references.md`` (a literature number is bound to its reference instead). A sentence that
-   names another notebook ("notebook 06 §2 measures…", "(06 §2)") may quote that notebook's outputs.
+   names another notebook ("notebook 06 §2 measures…", "(06 §2)") may quote that notebook's outputs,
+   and a ratio ("2.3×") in a paragraph that names a benchmark may quote ``benchmarks/results.json`` (``make bench``).
 4. In a quick-check explanation, the question's own numbers are declared, and a number right after
    ``=`` or ``≈`` is the result of the arithmetic the explanation shows, not a measurement. The
    model answer of a *numerical* mock-interview question is worked arithmetic and is not checked.
@@ -86,7 +87,8 @@ def _decimal(text: str) -> Decimal | None:
 
 
 def _sentences(text: str) -> list[str]:
-    return re.split(r"(?<=[.!?])\s+(?=[A-Z*(\"“])|\n\s*\n|\n(?=\s*[-*>|#])", text)
+    # "Zech et al. (2018) found …" is one sentence: no split after "et al." or "e.g."/"i.e."
+    return re.split(r"(?<!\bal\.)(?<!\.g\.)(?<!\.e\.)(?<=[.!?])\s+(?=[A-Z*(\"“])|\n\s*\n|\n(?=\s*[-*>|#])", text)
 
 
 def _prose(text: str) -> str:
@@ -225,6 +227,16 @@ def _evidence_of(prefix: str) -> Evidence | None:
 
 
 _EVIDENCE_CACHE: dict[str, Evidence | None] = {}
+BENCH_RESULTS = REPO / "benchmarks" / "results.json"
+
+
+def _benchmark_evidence() -> Evidence | None:
+    """The numbers of ``benchmarks/results.json`` (``make bench``), for a sentence about a benchmark."""
+    if "bench" not in _EVIDENCE_CACHE:
+        text = BENCH_RESULTS.read_text(encoding="utf-8") if BENCH_RESULTS.is_file() else ""
+        cell = {"cell_type": "code", "source": "", "outputs": [{"output_type": "stream", "text": text}]}
+        _EVIDENCE_CACHE["bench"] = Evidence({"cells": [cell]}) if text else None
+    return _EVIDENCE_CACHE["bench"]
 
 
 def _bank_texts(prefix: str) -> list[tuple[str, str, str]]:
@@ -246,11 +258,14 @@ def _bank_texts(prefix: str) -> list[tuple[str, str, str]]:
 
 def _claims_in(text: str, evidence: Evidence, known: set[str]) -> Iterable[tuple[str, Decimal, str]]:
     cleaned = _prose(text)
+    bench_cell = "bench" in text.lower()  # the paragraph names a benchmark (often in a code span)
     for sentence in _sentences(cleaned):
         if _cites_a_reference(sentence, known):
             continue
         # a sentence that names another notebook ("notebook 06 §2 measures…", "(06 §2)") may quote it
         others = [e for m in OTHER_NOTEBOOK.finditer(sentence) if (e := _evidence_of(m.group(1) or m.group(2)))]
+        if bench_cell and "×" in sentence and (bench := _benchmark_evidence()) is not None:
+            others.append(bench)  # a speed ratio is bound to `make bench`'s results, not to a notebook
         for m in CLAIM.finditer(sentence):
             written = m.group(1) + m.group(2)
             value = _decimal(written)
