@@ -38,17 +38,10 @@ def _resolve(node: ast.ImportFrom, here: str) -> str | None:
     return node.module
 
 
-def _imports(name: str, *, skip_getattr: bool = True) -> set[str]:
+def _imports(name: str) -> set[str]:
     tree = ast.parse(MODULES[name].read_text())
-    skipped: set[int] = set()
-    if skip_getattr:
-        for fn in ast.walk(tree):
-            if isinstance(fn, ast.FunctionDef) and fn.name == "__getattr__":
-                skipped |= {id(n) for n in ast.walk(fn)}
     out: set[str] = set()
     for node in ast.walk(tree):
-        if id(node) in skipped:
-            continue
         targets: list[str] = []
         if isinstance(node, ast.Import):
             targets = [a.name for a in node.names]
@@ -111,13 +104,30 @@ def test_utils_is_the_root_and_leaves_stay_leaves():
         assert GRAPH[dev] == set(), f"{dev} is for tools and tests; it imports nothing from lessonlib"
 
 
-@pytest.mark.parametrize("technique", ["mixing", "tta", "geometric", "presets", "ecg", "tabular"])
+@pytest.mark.parametrize(
+    "technique", ["mixing", "tta", "geometric", "presets", "ecg", "tabular", "policy_spaces", "dense", "volumes"]
+)
 def test_technique_modules_do_not_import_the_training_side(technique):
     name = f"lessonlib.{technique}"
     if name not in MODULES:
         pytest.skip(f"{name} not present")
     training_side = {f"lessonlib.{m}" for m in ("training", "experiments", "augment", "metrics", "models")}
     assert not (GRAPH[name] & training_side), f"{name} imports {sorted(GRAPH[name] & training_side)}"
+
+
+def test_the_reference_layer_and_the_kernels_are_floors():
+    """A learner reads reference/ alone; _kernels/ only serve speed: neither reaches up into lessonlib."""
+    for name, deps in GRAPH.items():
+        if name.startswith("lessonlib.reference"):
+            assert all(d.startswith("lessonlib.reference") for d in deps), f"{name} imports {sorted(deps)}"
+        if name.startswith("lessonlib._kernels"):
+            assert deps <= {"lessonlib.utils", "lessonlib._kernels"}, f"{name} imports {sorted(deps)}"
+    users = {n for n, deps in GRAPH.items() if any(d.startswith("lessonlib.reference") for d in deps)}
+    allowed = {n for n in GRAPH if n.startswith(("lessonlib.reference", "lessonlib.exercises"))}
+    assert users <= allowed, (
+        "only tests, notebooks and exercise checkers use the reference layer (it is the oracle, not a "
+        f"dependency of the fast code): {sorted(users - allowed)}"
+    )
 
 
 def test_review_is_imported_by_nothing_outside_it():
