@@ -51,7 +51,7 @@ __all__ = [
     "load_coins",
     "coin_tiles",
     "make_segmenter",
-    "dice_ce_loss",
+    "mask_channel_loss",
     "dense_augment",
 ]
 
@@ -636,12 +636,17 @@ def make_segmenter(seed: int, *, channels: int = 16, in_channels: int = 1) -> nn
         return nn.Sequential(*layers)
 
 
-def dice_ce_loss(model: nn.Module, xb: torch.Tensor, yb: object, generator: torch.Generator | None) -> torch.Tensor:
-    """``training.fit``'s ``loss`` hook for segmentation: cross-entropy per pixel + (1 − soft Dice).
+def mask_channel_loss(
+    model: nn.Module, xb: torch.Tensor, yb: object, generator: torch.Generator | None
+) -> torch.Tensor:
+    """``training.fit``'s ``loss`` hook for image+mask batches: cross-entropy per pixel + (1 − soft Dice).
+
+    For label maps that travel as their own tensor (3-D volumes, K classes) the loss is
+    ``volumes.dice_ce_loss(logits, target)``; this hook is the binary, mask-as-last-channel form.
 
     The mask travels as the last channel of ``xb`` (``[B, C + 1, H, W]``: image channels, then the
     instance map as a float; objects are ``> 0``), so that every augmentation moves pixels and labels
-    together; ``yb`` is unused (call ``fit(model, x, None, loss=dice_ce_loss)``). The soft Dice is
+    together; ``yb`` is unused (call ``fit(model, x, None, loss=mask_channel_loss)``). The soft Dice is
     V-Net's (Milletari et al., 2016) on the object probability: 2 Σ p t / (Σ p + Σ t).
     """
     x, target = xb[:, :-1], (xb[:, -1] > 0.5).long()
@@ -654,7 +659,7 @@ def dice_ce_loss(model: nn.Module, xb: torch.Tensor, yb: object, generator: torc
 
 def dense_augment(setting: str, *, p: float = 0.5):
     """An ``augment(xb, yb, generator) -> (xb, yb)`` adapter for ``fit`` on image+mask batches (the mask
-    is the last channel, see ``dice_ce_loss``).
+    is the last channel, see ``mask_channel_loss``).
 
     ``setting``: ``"none"``; ``"d4"`` (a random symmetry of the square per tile, ``geometric.dihedral``:
     exact for the mask, no interpolation); ``"d4+copy-paste"`` (then Copy-Paste within the batch,

@@ -336,7 +336,7 @@ def test_segmentation_pieces_fit_together():
     # the mask channel still marks exactly the object pixels of the image it moved with
     d4, _ = dense.dense_augment("d4")(xb, None, make_generator(0))
     assert torch.equal(d4[:, 1].sum((1, 2)), xb[:, 1].sum((1, 2)))
-    loss = dense.dice_ce_loss(model, out, None, None)
+    loss = dense.mask_channel_loss(model, out, None, None)
     assert loss.ndim == 0 and loss.requires_grad
 
 
