@@ -121,7 +121,7 @@ def affine_augment(
     sample_affine_params(1, degrees=degrees, translate=translate, scale=scale)  # validate early
 
     def apply(x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None = None):
-        check_generator(generator)
+        # random_affine validates x and the generator (once)
         return random_affine(x, degrees=degrees, translate=translate, scale=scale, generator=generator), y
 
     return apply
@@ -179,7 +179,7 @@ def mix_augment(
     fn = fns[method]
 
     def apply(x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None = None):
-        check_generator(generator)
+        # mixup/cutmix validate x, y and the generator (once)
         r = fn(x, y, alpha=alpha, per_sample=per_sample, generator=generator)
         return r.inputs, soft_targets(r, num_classes, label_smoothing=label_smoothing)
 
