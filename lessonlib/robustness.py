@@ -3,8 +3,11 @@
 Hendrycks & Dietterich (2019) measure robustness as accuracy on the test set passed through common
 corruptions at several severities, averaged (ImageNet-C); Mu & Gilmer (2019) did the same for MNIST
 (MNIST-C). This module does that for the course's images with six corruptions built from real
-operations (torchvision's functional kernels and ``grid_sample``), none of which is one of the
-training augmentations of notebook 08 at the same strength:
+operations (torchvision's functional kernels and ``grid_sample``). Two of them overlap training
+operations of notebook 08: TrivialAugment's wide space scales contrast and brightness by factors from
+0.01 to 1.99, which covers ``contrast`` and comes close to ``brightness``, so accuracy under those two
+partly measures what was seen in training; ImageNet-C's protocol keeps the evaluation corruptions
+disjoint from the training operations, and a robustness claim should name which families are held out.
 
 ``gaussian_noise``  additive N(0, σ²) noise, clipped to [0, 1];
 ``gaussian_blur``   a Gaussian blur, σ a fraction of the image side;
