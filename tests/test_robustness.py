@@ -209,7 +209,7 @@ def _eval_args():
     "change, exc, message",
     [
         ({"model": lambda x: x}, TypeError, r"model must be a torch.nn.Module, got function"),
-        ({"model": nn.Flatten(0)}, ValueError, r"model must return logits \[N, K\]"),
+        ({"model": nn.Flatten(0)}, TypeError, r"model must return logits \[B, K\] with B = 8 rows, got shape \(512,\)"),
         ({"x": torch.zeros(0, 1, 8, 8)}, ValueError, r"x is empty"),
         ({"x": torch.full((4, 1, 8, 8), float("nan"))}, ValueError, r"x contains NaN"),
         ({"x": torch.zeros(4, 8, 8)}, ValueError, r"x must have 4 dimensions"),
