@@ -12,6 +12,7 @@ items::
       tolerance: 0.01           # for number: absolute tolerance derived from the question
       hints: ["gentle hint", "more specific hint"]   # never state the answer
       explanation: "why, 1-3 sentences"              # shown by reveal only
+      difficulty: medium        # easy | medium | hard (optional while the bank is being tagged)
 
 In a notebook::
 
@@ -49,6 +50,7 @@ from lessonlib.utils import check_int, make_generator, randperm
 __all__ = ["Item", "load", "bank", "item", "quick_check", "check", "hint", "reveal", "mock_interview", "MockRound"]
 
 KINDS = ("choice", "multi", "number")
+DIFFICULTIES = ("easy", "medium", "hard")
 _LETTERS = string.ascii_lowercase
 
 
@@ -65,6 +67,7 @@ class Item:
     explanation: str
     options: tuple[str, ...] = ()
     tolerance: float = 0.0
+    difficulty: str = ""
 
     @property
     def notebook(self) -> str:
@@ -97,6 +100,9 @@ def _validate(raw: dict, source: str) -> Item:
             raise ValueError(f"{where}: a number item needs a tolerance")
     if kind != "number" and len(options) < 2:
         raise ValueError(f"{where}: a {kind} item needs at least two options")
+    difficulty = str(raw.get("difficulty", "") or "")
+    if difficulty not in ("", *DIFFICULTIES):
+        raise ValueError(f"{where}: difficulty must be one of {DIFFICULTIES}, got {difficulty!r}")
     return Item(
         id=str(raw["id"]),
         topic=str(raw["topic"]),
@@ -107,6 +113,7 @@ def _validate(raw: dict, source: str) -> Item:
         explanation=str(raw["explanation"]).strip(),
         options=options,
         tolerance=float(raw.get("tolerance", 0.0)),
+        difficulty=difficulty,
     )
 
 

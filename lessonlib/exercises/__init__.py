@@ -774,6 +774,7 @@ class Exercise:
             06.2's labels and predictions), a callable returning ``args`` for which ``solution``,
             ``wrong`` and ``variants`` are the answers the tests use.
         shown: what ``reveal`` shows as the solution (e.g. code computing a data-dependent answer).
+        difficulty: ``"easy"``, ``"medium"`` or ``"hard"`` (the practice record's and Anki's tag).
     """
 
     notebook: str
@@ -792,6 +793,7 @@ class Exercise:
     solution_args: Callable[[], tuple] | None = None
     allow_none: bool = False
     shown: str = ""
+    difficulty: str = ""
     checker: Callable[..., Feedback] = field(default=None, repr=False)  # type: ignore[assignment]
 
     @property
@@ -857,6 +859,7 @@ class Notebook:
         solution_args: Callable[[], tuple] | None = None,
         allow_none: bool = False,
         shown: str = "",
+        difficulty: str = "",
     ) -> Callable[[Callable[..., str | None]], Callable[..., Feedback]]:
         """Register exercise ``number``; the decorated grader becomes its checker.
 
@@ -871,6 +874,8 @@ class Notebook:
         hints = tuple(hints)
         if len(hints) != 2 or not all(isinstance(h, str) and h for h in hints):
             raise ValueError(f"hints must be two non-empty strings (level 1, level 2), got {hints!r}")
+        if difficulty not in ("", "easy", "medium", "hard"):
+            raise ValueError(f"difficulty must be 'easy', 'medium' or 'hard', got {difficulty!r}")
         is_function = callable(solution) if function is None else function
 
         def decorate(grader: Callable[..., str | None]) -> Callable[..., Feedback]:
@@ -891,6 +896,7 @@ class Notebook:
                 solution_args,
                 allow_none,
                 shown,
+                difficulty,
             )
 
             def checker(answer: Any, *args: Any, must_pass: bool = False) -> Feedback:

@@ -5,7 +5,7 @@ In a notebook or a terminal::
     from lessonlib import practice
     practice.record("04.q3", "pass")                    # a quick-check item, right at the first try
     practice.record("05.2", "pass-after-hint", hints=1)  # an exercise passed after one hint
-    practice.record("07.o1", "self-graded", score=3/5)   # an open question: 3 of 5 rubric points ticked
+    practice.record("07.m1", "self-graded", score=3/5)   # an open question: 3 of 5 rubric points ticked
     practice.today()                                     # what is due now, weakest topics first
     practice.stats()                                     # attempts, pass rate, due count per notebook
 
@@ -123,7 +123,7 @@ class Practice:
         """Record one attempt at ``item_id`` and reschedule its card.
 
         Args:
-            item_id: a practice id (``"04.q3"``, ``"04.2"``, ``"07.o1"``; see ``items``).
+            item_id: a practice id (``"04.q3"``, ``"04.2"``, ``"07.o1"``, ``"07.m1"``; see ``items``).
             verdict: ``"pass"``, ``"pass-after-hint"``, ``"fail"`` or ``"self-graded"``.
             hints: hints used before the verdict. seconds: time taken (optional, >= 0).
             score: for ``"self-graded"``, the share of rubric points ticked, in [0, 1].

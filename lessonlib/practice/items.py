@@ -4,8 +4,9 @@ Three kinds, each with a stable id (the id of its card in the practice record an
 
 * ``quiz``: the quick-check questions (``lessonlib/content/quiz/NN.yaml``), id ``"NN.qK"``;
 * ``exercise``: the self-checking exercises (``lessonlib.exercises.nbNN``), id ``"NN.K"``;
-* ``open``: the spoken-answer questions with a model answer and a rubric
-  (``lessonlib/content/mock_interview.yaml``), id ``"NN.oK"`` (K counts within notebook NN).
+* ``open``: the spoken-answer questions with a model answer and a rubric: ``lessonlib/content/open/NN.yaml``
+  (id ``"NN.oK"``, written in the file) and notebook 07's mock interview
+  (``lessonlib/content/mock_interview.yaml``, id ``"NN.mK"``, K counting within notebook NN).
 
 The catalogue reads the course's content; it adds nothing to it.
 """
@@ -90,27 +91,58 @@ def _exercise_items() -> list[PracticeItem]:
     return out
 
 
-def _open_items() -> list[PracticeItem]:
+OPEN_KINDS = ("conceptual", "numerical", "design", "coding", "debugging")
+
+
+def _open_rows(name: str) -> list[dict]:
     import yaml
 
-    text = resources.files("lessonlib").joinpath("content", "mock_interview.yaml").read_text(encoding="utf-8")
-    counts: dict[str, int] = {}
+    text = resources.files("lessonlib").joinpath("content", *name.split("/")).read_text(encoding="utf-8")
+    rows = yaml.safe_load(text) or []
+    if not isinstance(rows, list):
+        raise ValueError(f"lessonlib/content/{name} must be a YAML list of questions, got {type(rows).__name__}")
+    return rows
+
+
+def _open_item(row: dict, item_id: str, nb: str, topic: str, where: str) -> PracticeItem:
+    for key in ("prompt", "answer", "rubric"):
+        if not row.get(key):
+            raise ValueError(f"{where}: question {item_id!r} lacks the field {key!r}")
+    difficulty = str(row.get("difficulty", "") or "")
+    if difficulty not in ("", *DIFFICULTIES):
+        raise ValueError(f"{where}: question {item_id!r} has difficulty {difficulty!r}; expected one of {DIFFICULTIES}")
+    return PracticeItem(
+        item_id,
+        nb,
+        "open",
+        topic,
+        " ".join(str(row["prompt"]).split()),
+        " ".join(str(row["answer"]).split()),
+        tuple(" ".join(str(r).split()) for r in row["rubric"]),
+        difficulty=difficulty,
+    )
+
+
+def _open_items() -> list[PracticeItem]:
+    """Open questions: ``content/open/NN.yaml`` (ids ``"NN.oK"``, written in the file) and notebook 07's
+    mock interview (``content/mock_interview.yaml``, ids ``"NN.mK"``, K counting within notebook NN)."""
     out = []
-    for row in yaml.safe_load(text) or []:
-        nb = str(row["topic"]).split()[0]
+    folder = resources.files("lessonlib").joinpath("content", "open")
+    names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".yaml")) if folder.is_dir() else []
+    for name in names:
+        nb = name[:-5]
+        for row in _open_rows(f"open/{name}"):
+            item_id = str(row.get("id", ""))
+            if not (item_id.startswith(f"{nb}.o") and item_id[len(nb) + 2 :].isdigit()):
+                raise ValueError(f"lessonlib/content/open/{name}: id must look like '{nb}.o1', got {item_id!r}")
+            out.append(_open_item(row, item_id, nb, str(row.get("topic", "")), f"lessonlib/content/open/{name}"))
+    counts: dict[str, int] = {}
+    for row in _open_rows("mock_interview.yaml"):
+        first, *rest = str(row["topic"]).split()
+        nb = first if first.isdigit() else "07"
         counts[nb] = counts.get(nb, 0) + 1
-        out.append(
-            PracticeItem(
-                f"{nb}.o{counts[nb]}",
-                nb,
-                "open",
-                " ".join(str(row["topic"]).split()[1:]),
-                " ".join(str(row["prompt"]).split()),
-                " ".join(str(row["answer"]).split()),
-                tuple(str(r) for r in row.get("rubric", ())),
-                difficulty=str(row.get("difficulty", "") or ""),
-            )
-        )
+        topic = " ".join(rest) if first.isdigit() else str(row["topic"])
+        out.append(_open_item(row, f"{nb}.m{counts[nb]}", nb, topic, "lessonlib/content/mock_interview.yaml"))
     return out
 
 
@@ -136,5 +168,5 @@ def get(item_id: str) -> PracticeItem:
         if it.id == item_id:
             return it
     raise ValueError(
-        f"item_id must be a practice id such as '04.q3' (quiz), '04.2' (exercise) or '07.o1' (open), got {item_id!r}"
+        f"item_id must be a practice id such as '04.q3' (quiz), '04.2' (exercise) or '07.o1' / '07.m1' (open), got {item_id!r}"
     )
