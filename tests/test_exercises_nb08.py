@@ -41,3 +41,33 @@ def test_two_op_step_solution_matches_the_library_policy_kernels():
     for k, name in ((0, "Brightness"), (1, "Solarize")):
         sel = op == k
         assert torch.equal(mine[sel], apply_op(x[sel], name, m[sel]))
+
+
+def _hint2_literally(x, op, magnitude):
+    """08.3's hint 2, typed as it reads: float32 factor, ``torch.where(x >= 255 * m, 255 - x, x)``."""
+    out = x.clone()
+    b, s = op == 0, op == 1
+    f = (1 + magnitude[b]).to(torch.float32).view(-1, 1, 1, 1)
+    out[b] = (x[b] * f).clamp(0, 255).to(x.dtype)
+    xs = x[s]
+    out[s] = torch.where(xs >= 255 * magnitude[s].view(-1, 1, 1, 1), 255 - xs, xs)
+    return out
+
+
+def test_two_op_step_hint_two_typed_literally_passes():
+    # the probe's magnitudes are float32 like torchvision's bins; with float64 ones this failed on a
+    # Solarize image whose threshold 255*m lands just above a whole grey level in float64 only
+    fb = nb08.check_two_op_step(_hint2_literally)
+    assert fb.outcome == "PASS", fb.message
+    assert nb08._batch(0)[2].dtype == torch.float32
+
+
+def test_two_op_step_float64_arithmetic_is_named_as_the_cause():
+    fb = nb08.check_two_op_step(lambda x, op, m: _hint2_literally(x, op, m.double()))
+    assert fb.outcome == "TRY AGAIN"
+    assert "float64" in fb.message and "float32" in fb.message and "Solarize image" in fb.message
+
+
+def test_two_op_step_strict_comparison_is_not_blamed_on_the_dtype():
+    fb = nb08.check_two_op_step(nb08._bug_strict)
+    assert fb.outcome == "TRY AGAIN" and "float64" not in fb.message

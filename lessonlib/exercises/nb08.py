@@ -51,6 +51,7 @@ _SAFE = frozenset({"Identity", "Rotate ±10°", "TranslateX ±8%", "Brightness �
 @EX.exercise(
     1,
     "a policy for a chest film",
+    difficulty="easy",
     hints=(
         "For each operation ask: could a real film from another patient, scanner or day look like this? "
         "Changes a radiographer sees every day are in; changes to what a density means are out.",
@@ -91,6 +92,7 @@ _P_UNTOUCHED = (2 / 14) ** 2  # Identity and Color (a no-op on grey) of 14 opera
 @EX.exercise(
     2,
     "how often is a film left untouched?",
+    difficulty="medium",
     hints=(
         "An image is untouched only if *every* one of the N draws does nothing to it. Which of the 14 "
         "operations do nothing to a grey image at M = 9? (Look at the figure of section 2.)",
@@ -136,6 +138,20 @@ def _reference(x: torch.Tensor, op: torch.Tensor, magnitude: torch.Tensor) -> to
     return torch.stack(rows)
 
 
+def _float64_version(x: torch.Tensor, op: torch.Tensor, magnitude: torch.Tensor) -> torch.Tensor:
+    """The right arithmetic done in float64: what a learner gets whose factor or threshold is float64.
+
+    torchvision multiplies a uint8 image by the factor in float32 and compares it with the threshold in
+    float32 (a Python float meeting a uint8 tensor becomes float32); in float64 a product such as
+    255 * 0.8 lands on the other side of a whole grey level now and then, so one pixel differs.
+    """
+    m = magnitude.to(torch.float64).view(-1, 1, 1, 1)
+    xd = x.to(torch.float64)
+    bright = (xd * (1.0 + m)).clamp(0, 255).to(x.dtype)
+    sol = torch.where(xd >= 255.0 * m, 255 - x, x)
+    return torch.where((op == 0).view(-1, 1, 1, 1), bright, sol)
+
+
 def _solution_two_op_step(x, op, magnitude):
     out = x.clone()
     bright, sol = op == 0, op == 1
@@ -179,7 +195,7 @@ def _bug_one_draw(x, op, magnitude):  # mistake: torchvision-style, the first im
 
 
 def _bug_factor(x, op, magnitude):  # mistake: brightness factor m instead of 1 + m
-    return _solution_two_op_step(x, op, magnitude - (op == 0).double())
+    return _solution_two_op_step(x, op, magnitude - (op == 0).to(magnitude.dtype))
 
 
 def _bug_no_clamp(x, op, magnitude):  # mistake: uint8 wrap-around instead of clamping at 255
@@ -214,14 +230,22 @@ def _bug_rounding(x, op, magnitude):  # mistake: rounds the brightened values in
 
 
 def _batch(seed: int, b: int = 12, c: int = 3, hw: int = 9):
+    """A uint8 batch, its ops and magnitudes drawn from torchvision's bins. The magnitudes are float32,
+    the dtype of torchvision's bins (``torch.linspace``), so a learner's ``255 * m`` is computed in the
+    precision torchvision compares in (hint 2 typed literally passes)."""
     g = make_generator(seed)
     x = torch.randint(0, 256, (b, c, hw, hw), generator=g, dtype=torch.uint8)
     op = torch.randint(0, 2, (b,), generator=g)
-    bins = torch.linspace(0.0, 0.99, 31).double()
-    sign = torch.where(torch.rand(b, generator=g) < 0.5, -1.0, 1.0).double()
+    bins = torch.linspace(0.0, 0.99, 31)
+    sign = torch.where(torch.rand(b, generator=g) < 0.5, -1.0, 1.0)
     m_bright = bins[torch.randint(0, 31, (b,), generator=g)] * sign
-    m_sol = torch.linspace(1.0, 0.0, 31).double()[torch.randint(0, 31, (b,), generator=g)]
-    return x, op, torch.where(op == 0, m_bright, m_sol)
+    m_sol = torch.linspace(1.0, 0.0, 31)[torch.randint(0, 31, (b,), generator=g)]
+    m = torch.where(op == 0, m_bright, m_sol)
+    sol = torch.nonzero(op == 1).flatten()
+    if sol.numel():  # one threshold exactly 0 with a black pixel: a strict comparison shows there
+        m[sol[0]] = 0.0
+        x[sol[0], 0, 0, 0] = 0
+    return x, op, m
 
 
 def _probe(seed: int, **kw):
@@ -238,10 +262,17 @@ def _probe(seed: int, **kw):
         if bool(bad.any()):
             i = int(bad.nonzero()[0])
             which = "Brightness" if int(op[i]) == 0 else "Solarize"
-            return (
+            msg = (
                 f"{int(bad.sum())} of {x.shape[0]} images differ from torchvision applied to each alone "
                 f"(the first is image {i}, a {which} image)"
             )
+            if torch.equal(out, _float64_version(x, op, m)):  # (a strict > fails the threshold-0 image)
+                msg += (
+                    "; your arithmetic is right but done in float64: torchvision multiplies and compares "
+                    "a uint8 image in float32 (keep the magnitudes float32, as they come, or cast the "
+                    "factor and the threshold with .float())"
+                )
+            return msg
         return None
 
     return probe
@@ -250,6 +281,7 @@ def _probe(seed: int, **kw):
 @EX.exercise(
     3,
     "a per-image policy step for two operations",
+    difficulty="hard",
     hints=(
         "Split the batch by operation with a boolean mask (op == 0, op == 1), treat each group at once, "
         "and give each image its own magnitude as a tensor of shape [n, 1, 1, 1] that broadcasts.",
