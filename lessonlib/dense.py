@@ -19,7 +19,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -47,8 +46,6 @@ __all__ = [
     "MosaicResult",
     "mosaic",
     "copy_paste",
-    "dice",
-    "load_coins",
     "coin_tiles",
     "make_segmenter",
     "mask_channel_loss",
@@ -557,54 +554,6 @@ def copy_paste(
 # ---------------------------------------------------------------------------------------------
 # the segmentation experiment: Dice, data, model, loss, augmentation
 # ---------------------------------------------------------------------------------------------
-
-
-def dice(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """The same result as ``reference.dense.dice`` for each mask of a batch; adds batching and validation.
-
-    Args:
-        pred, target: binary masks ``[B, H, W]`` (bool or 0/1 integers), the same shape.
-
-    Returns:
-        ``[B]`` float32: 2 |P ∩ T| / (|P| + |T|), 1 where both masks are empty.
-    """
-    for name, t in (("pred", pred), ("target", target)):
-        check_tensor(t, name, ndim=3, nonempty=True)
-        if t.is_floating_point() or not bool(((t == 0) | (t == 1)).all()):
-            raise ValueError(f"{name} must be a binary mask (bool or 0/1 integers), got {t.dtype}")
-    if pred.shape != target.shape:
-        raise ValueError(f"pred and target must have the same shape, got {tuple(pred.shape)} and {tuple(target.shape)}")
-    p, t = pred.flatten(1).float(), target.flatten(1).float()
-    inter, total = (p * t).sum(1), p.sum(1) + t.sum(1)
-    return torch.where(total > 0, 2 * inter / total.clamp(min=1), torch.ones_like(total))
-
-
-def load_coins() -> tuple[torch.Tensor, torch.Tensor]:
-    """scikit-image's ``coins`` photograph with an instance map of its coins, from a stated classical
-    segmentation (nothing is hand-labelled).
-
-    The image (303 × 384, 8-bit grey) is Greek coins from Pompeii, from the Brooklyn Museum Collection
-    ("no known copyright restrictions", as scikit-image states; shipped with scikit-image). The labels
-    follow scikit-image's own tutorial *Comparing edge-based and region-based segmentation*: a Sobel
-    elevation map, markers where the grey level is < 30 (background) or > 150 (coin), a watershed,
-    holes filled, then connected components; components under 100 pixels are dropped. This gives the
-    24 coins.
-
-    Returns:
-        ``(image [1, 303, 384] float32 in [0, 1], instances [303, 384] int64, 0 = background, 1..24)``.
-    """
-    from scipy import ndimage as ndi
-    from skimage import data, filters, measure, morphology, segmentation
-
-    coins = data.coins()
-    markers = np.zeros_like(coins, dtype=np.int64)
-    markers[coins < 30], markers[coins > 150] = 1, 2
-    seg = segmentation.watershed(filters.sobel(coins), markers) == 2
-    seg = ndi.binary_fill_holes(seg)
-    seg = morphology.remove_small_objects(seg, max_size=99)
-    labels = measure.label(seg)
-    image = torch.from_numpy(coins.astype(np.float32) / 255.0)[None]
-    return image, torch.from_numpy(labels.astype(np.int64))
 
 
 def coin_tiles(

@@ -6,6 +6,8 @@
 * ``expected_calibration_error``, ``negative_log_likelihood``, ``per_class_accuracy`` work on tensors.
 * ``prediction_consistency(model, x, transform)`` measures how often a transform leaves the predicted
   class unchanged.
+* ``dice_score(pred, target, num_classes=None)`` — the overlap of segmentation masks (binary, or per class
+  of a label map), the course's one Dice (taught in notebooks 11 and 12).
 
 Imports ``lessonlib.utils`` and ``lessonlib.models`` (to run a model) only.
 """
@@ -31,6 +33,7 @@ __all__ = [
     "negative_log_likelihood",
     "per_class_accuracy",
     "prediction_consistency",
+    "dice_score",
 ]
 
 
@@ -192,3 +195,46 @@ def prediction_consistency(
             raise ValueError(f"transform changed the shape from {tuple(x.shape)} to {tuple(xt.shape)}")
         agree += float((predict_logits(model, xt).argmax(1) == base).double().mean())
     return agree / repeats
+
+
+def dice_score(pred: torch.Tensor, target: torch.Tensor, num_classes: int | None = None) -> torch.Tensor:
+    """Dice overlap ``2 |P ∩ T| / (|P| + |T|)`` per sample (and class), 1 where both masks are empty.
+
+    The same result as ``reference.dense.dice`` for each sample (binary masks), or as
+    ``reference.volumes.dice`` for each sample and class (label maps); adds batching and validation.
+    Taught in notebook 11 (2-D masks) and notebook 12 (3-D label maps).
+
+    Args:
+        pred, target: the same shape ``[B, ...]`` (any number of spatial dimensions). With
+            ``num_classes=None``: binary masks (bool or 0/1 integers). With ``num_classes=K``: integer
+            label maps with values in ``0..K-1``.
+        num_classes: ``None`` for binary masks, else K >= 1.
+
+    Returns:
+        float64 ``[B]`` (binary) or ``[B, K]`` (label maps), on the inputs' device.
+    """
+    for name, t in (("pred", pred), ("target", target)):
+        check_tensor(t, name, nonempty=True)
+        if t.ndim < 2 or t.is_floating_point() or t.is_complex():
+            want = "integer label maps [B, ...]" if num_classes is not None else "binary masks [B, ...] (bool or 0/1)"
+            raise TypeError(f"{name} must be {want}, got dtype {t.dtype}, shape {tuple(t.shape)}")
+    if pred.shape != target.shape:
+        raise ValueError(f"pred and target must have the same shape, got {tuple(pred.shape)} and {tuple(target.shape)}")
+    if num_classes is None:
+        for name, t in (("pred", pred), ("target", target)):
+            if not bool(((t == 0) | (t == 1)).all()):
+                lo, hi = int(t.min()), int(t.max())
+                raise ValueError(f"{name} must be a binary mask (0/1) when num_classes is None, got {lo}..{hi}")
+        p, t = pred.flatten(1).double(), target.flatten(1).double()
+    else:
+        k = check_int(num_classes, "num_classes", low=1)
+        if pred.dtype == torch.bool or target.dtype == torch.bool:
+            raise TypeError(f"pred and target must be integer label maps when num_classes is given, got {pred.dtype}")
+        for name, t in (("pred", pred), ("target", target)):
+            lo, hi = int(t.min()), int(t.max())
+            if lo < 0 or hi >= k:
+                raise ValueError(f"{name} must hold classes in 0..{k - 1}, got {lo}..{hi}")
+        p = torch.nn.functional.one_hot(pred.flatten(1), k).double()
+        t = torch.nn.functional.one_hot(target.flatten(1), k).double()
+    inter, total = (p * t).sum(1), p.sum(1) + t.sum(1)
+    return torch.where(total > 0, 2 * inter / total.clamp(min=1), torch.ones_like(total))

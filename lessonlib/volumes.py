@@ -62,7 +62,6 @@ __all__ = [
     "gibbs_ringing",
     "kspace",
     "sample_patches",
-    "dice_score",
     "dice_ce_loss",
 ]
 
@@ -113,6 +112,17 @@ def _nonneg_range(r: object, name: str, *, high: float | None = None) -> tuple[f
         v = check_number(r, name, low=0.0, high=high)
         return (-v, v)
     return check_range(r, name)
+
+
+def _int_range(r: object, name: str, *, low: int) -> tuple[int, int]:
+    """An int ``n`` (meaning ``(n, n)``) or an inclusive ``(min, max)`` pair of ints >= ``low``."""
+    pair = (r, r) if isinstance(r, int) and not isinstance(r, bool) else r
+    if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+        raise ValueError(f"{name} must be an int or a (min, max) pair, got {r!r}")
+    lo, hi = check_int(pair[0], f"{name}[0]", low=low), check_int(pair[1], f"{name}[1]", low=low)
+    if lo > hi:
+        raise ValueError(f"{name} must have min <= max, got {r!r}")
+    return lo, hi
 
 
 def _rng_device(generator: torch.Generator | None) -> torch.device:
@@ -663,12 +673,7 @@ def ghosting(
         intensity: in [0, 1]; one number or a range. generator: randomness.
     """
     _check_volume(volume)
-    ng = (num_ghosts, num_ghosts) if isinstance(num_ghosts, int) else tuple(num_ghosts)
-    if len(ng) != 2:
-        raise ValueError(f"num_ghosts must be an int or a (min, max) pair, got {num_ghosts!r}")
-    ng = (check_int(ng[0], "num_ghosts[0]", low=1), check_int(ng[1], "num_ghosts[1]", low=1))
-    if ng[0] > ng[1]:
-        raise ValueError(f"num_ghosts must have min <= max, got {num_ghosts!r}")
+    ng = _int_range(num_ghosts, "num_ghosts", low=1)
     axes = tuple(check_one_of(a, "axes", (0, 1, 2)) for a in axes)
     if not axes:
         raise ValueError("axes is empty; expected at least one of 0, 1, 2")
@@ -720,12 +725,7 @@ def spike(
         intensity: ratio to the k-space maximum. generator: randomness.
     """
     _check_volume(volume)
-    ns = (num_spikes, num_spikes) if isinstance(num_spikes, int) else tuple(num_spikes)
-    if len(ns) != 2:
-        raise ValueError(f"num_spikes must be an int or a (min, max) pair, got {num_spikes!r}")
-    ns = (check_int(ns[0], "num_spikes[0]", low=0), check_int(ns[1], "num_spikes[1]", low=0))
-    if ns[0] > ns[1]:
-        raise ValueError(f"num_spikes must have min <= max, got {num_spikes!r}")
+    ns = _int_range(num_spikes, "num_spikes", low=0)
     inten = _nonneg_range(intensity, "intensity")
     generator = check_generator(generator)
     count, positions, strength = _draw_spikes(volume.shape[0], ns, inten, generator, volume.device)
@@ -899,38 +899,6 @@ def sample_patches(
     sel = (bi[:, None, None, None], di[:, :, None, None], hi[:, None, :, None], wi[:, None, None, :])
     patches = volume.permute(0, 2, 3, 4, 1)[sel].permute(0, 4, 1, 2, 3).contiguous()
     return patches, label[sel].contiguous()
-
-
-def dice_score(pred: torch.Tensor, target: torch.Tensor, num_classes: int) -> torch.Tensor:
-    """Dice overlap per sample and class, ``2 |P ∩ T| / (|P| + |T|)`` (1 where both are empty).
-
-    The same result as ``reference.volumes.dice`` for every sample and class; adds batching.
-
-    Args:
-        pred, target: integer label maps ``[B, ...]`` of the same shape, values in ``0..num_classes-1``.
-        num_classes: K >= 1.
-
-    Returns:
-        float64 ``[B, K]`` on the inputs' device.
-    """
-    for name, t in (("pred", pred), ("target", target)):
-        check_tensor(t, name, nonempty=True)
-        if t.ndim < 2 or t.is_floating_point() or t.is_complex() or t.dtype == torch.bool:
-            raise TypeError(
-                f"{name} must be an integer label map [B, ...], got dtype {t.dtype}, shape {tuple(t.shape)}"
-            )
-    if pred.shape != target.shape:
-        raise ValueError(f"pred and target must have the same shape, got {tuple(pred.shape)} and {tuple(target.shape)}")
-    k = check_int(num_classes, "num_classes", low=1)
-    for name, t in (("pred", pred), ("target", target)):
-        lo, hi = int(t.min()), int(t.max())
-        if lo < 0 or hi >= k:
-            raise ValueError(f"{name} must hold classes in 0..{k - 1}, got {lo}..{hi}")
-    p = F.one_hot(pred.flatten(1), k).double()
-    t = F.one_hot(target.flatten(1), k).double()
-    inter = (p * t).sum(1)
-    total = p.sum(1) + t.sum(1)
-    return torch.where(total > 0, 2 * inter / total.clamp(min=1), torch.ones_like(total))
 
 
 def dice_ce_loss(logits: torch.Tensor, target: torch.Tensor, *, smooth: float = 1.0) -> torch.Tensor:

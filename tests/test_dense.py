@@ -20,7 +20,7 @@ from torchvision import ops, tv_tensors
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
-from lessonlib import dense
+from lessonlib import data, dense, metrics
 from lessonlib.reference import dense as ref
 from lessonlib.utils import make_generator
 
@@ -143,7 +143,7 @@ def test_dice_equals_reference(seed):
     a, b = torch.rand(4, 9, 7, generator=g) > 0.6, torch.rand(4, 9, 7, generator=g) > 0.3
     a[0] = False
     b[0] = False  # both empty: Dice 1
-    got = dense.dice(a, b)
+    got = metrics.dice_score(a, b)
     assert got[0] == 1.0
     for i in range(4):
         assert math.isclose(float(got[i]), ref.dice(a[i], b[i]), abs_tol=1e-6)
@@ -324,7 +324,7 @@ def test_rotate_boxes_batched_angles():
 
 
 def test_segmentation_pieces_fit_together():
-    image, inst = dense.load_coins()
+    image, inst = data.load_coins()
     assert image.shape == (1, 303, 384) and int(inst.max()) == 24
     tiles, inst_tiles = dense.coin_tiles(image, inst, size=48, stride=48)
     assert tiles.shape == (48, 1, 48, 48) and inst_tiles.shape == (48, 48, 48)
@@ -397,9 +397,15 @@ def test_bad_inputs_name_the_parameter():
         dense.copy_paste(x, inst, p=-0.1)
     with pytest.raises(ValueError, match=r"chosen must be a bool tensor \[B, M \+ 1\]"):
         dense.copy_paste(x, inst, chosen=torch.ones(2, 3, dtype=torch.bool))
-    with pytest.raises(ValueError, match=r"pred must be a binary mask"):
-        dense.dice(torch.rand(1, 3, 3), torch.zeros(1, 3, 3, dtype=torch.bool))
+    with pytest.raises(
+        TypeError, match=r"pred must be binary masks \[B, \.\.\.\] \(bool or 0/1\), got dtype torch.float32"
+    ):
+        metrics.dice_score(torch.rand(1, 3, 3), torch.zeros(1, 3, 3, dtype=torch.bool))
+    with pytest.raises(
+        ValueError, match=r"target must be a binary mask \(0/1\) when num_classes is None, got 2\.\.2"
+    ):
+        metrics.dice_score(torch.zeros(1, 3, 3, dtype=torch.long), torch.full((1, 3, 3), 2))
     with pytest.raises(ValueError, match=r"pred is empty"):
-        dense.dice(torch.zeros(0, 3, 3, dtype=torch.bool), torch.zeros(0, 3, 3, dtype=torch.bool))
+        metrics.dice_score(torch.zeros(0, 3, 3, dtype=torch.bool), torch.zeros(0, 3, 3, dtype=torch.bool))
     with pytest.raises(ValueError, match=r"setting must be one of"):
         dense.dense_augment("mixup")

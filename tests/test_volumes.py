@@ -23,7 +23,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lessonlib import reference, volumes
+from lessonlib import metrics, reference, volumes
 from lessonlib.utils import make_generator, uniform
 
 R = reference.volumes
@@ -179,7 +179,7 @@ def test_ct_window_equals_reference(seed, level, width):
 def test_dice_score_equals_reference(shape, seed, k):
     a, b = _labels(shape, seed, k), _labels(shape, seed + 7, k)
     want = torch.tensor([[R.dice(a[i], b[i], c) for c in range(k)] for i in range(len(a))], dtype=torch.float64)
-    torch.testing.assert_close(volumes.dice_score(a, b, k), want)
+    torch.testing.assert_close(metrics.dice_score(a, b, k), want)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -279,7 +279,7 @@ def test_dice_score_matches_monai():
     a, b = _labels((3, 1, 6, 7, 5), 0, k=4), _labels((3, 1, 6, 7, 5), 5, k=4)
     onehot = lambda t: torch.nn.functional.one_hot(t, 4).permute(0, 4, 1, 2, 3)  # noqa: E731
     theirs = compute_dice(onehot(a), onehot(b), include_background=True)
-    torch.testing.assert_close(volumes.dice_score(a, b, 4), theirs.double())
+    torch.testing.assert_close(metrics.dice_score(a, b, 4), theirs.double())
 
 
 def test_dice_ce_loss_matches_monai():
@@ -674,9 +674,13 @@ LAB = _labels((2, 1, 6, 7, 8), 0)
             ValueError,
             r"foreground must be <= 1.0, got 2",
         ),
-        (lambda: volumes.dice_score(LAB, LAB[:1], 3), ValueError, r"pred and target must have the same shape"),
-        (lambda: volumes.dice_score(LAB.float(), LAB, 3), TypeError, r"pred must be an integer label map"),
-        (lambda: volumes.dice_score(LAB, LAB, 2), ValueError, r"pred must hold classes in 0..1, got 0..2"),
+        (lambda: metrics.dice_score(LAB, LAB[:1], 3), ValueError, r"pred and target must have the same shape"),
+        (
+            lambda: metrics.dice_score(LAB.float(), LAB, 3),
+            TypeError,
+            r"pred must be integer label maps \[B, \.\.\.\], got dtype torch.f",
+        ),
+        (lambda: metrics.dice_score(LAB, LAB, 2), ValueError, r"pred must hold classes in 0..1, got 0..2"),
         (lambda: volumes.dice_ce_loss(GOOD, LAB[:, :, :, :3]), ValueError, r"target must be logits' \[B, D, H, W\]"),
     ],
 )

@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from lessonlib.reference.dense import dice as binary_dice
+
 __all__ = [
     "ct_window",
     "ct_dose_noise",
@@ -214,11 +216,7 @@ def gibbs(volume: torch.Tensor, keep: float) -> torch.Tensor:
 
 
 def dice(pred: torch.Tensor, target: torch.Tensor, label: int) -> float:
-    """Dice overlap of one class: ``2 |P ∩ T| / (|P| + |T|)``, 1 when both are empty.
-
-    ``pred`` and ``target`` are integer label maps of the same shape (Dice, 1945).
-    """
+    """Dice overlap of one class of two integer label maps of the same shape (Dice, 1945): the binary
+    Dice of ``reference.dense.dice`` applied to the masks ``pred == label`` and ``target == label``."""
     assert pred.shape == target.shape
-    p, t = pred == label, target == label
-    total = int(p.sum() + t.sum())
-    return 1.0 if total == 0 else 2.0 * int((p & t).sum()) / total
+    return binary_dice(pred == label, target == label)
