@@ -43,8 +43,31 @@ def _check(path: Path) -> list[claims.Claim]:
 
 
 def test_the_course_states_only_numbers_its_outputs_printed():
-    found = claims.check(NOTEBOOKS)
+    found = claims.check(NOTEBOOKS) + claims.check_readme()
     assert not found, "prose numbers without evidence:\n" + "\n".join(map(str, found))
+
+
+def test_the_readme_benchmark_section_is_bound_to_the_results():
+    """A ratio in the README's benchmark section that results.json does not hold fails; prose outside the
+    measured sections is not read."""
+    results = json.loads(claims.BENCH_RESULTS.read_text(encoding="utf-8"))
+    held = f"{results['results'][0]['median']:.2f}"
+    page = f"# Course\n\nUp to 9.87 lines.\n\n## Benchmarks\n\nThe batch is {held}× the loop; 9.87× elsewhere.\n"
+    found = claims.check_readme(page, exceptions=[])
+    assert [c.number for c in found] == ["9.87"] and found[0].where == "line 7"
+
+
+def test_open_question_answers_are_checked_against_their_notebook(tmp_path, monkeypatch):
+    path = _notebook(tmp_path, "Nothing here.", "accuracy 0.912\n")
+    folder = tmp_path / "open"
+    folder.mkdir()
+    (folder / "99.yaml").write_text(
+        "- {id: '99.o1', kind: conceptual, prompt: 'Why?', answer: 'It reached 0.912, then 0.871.', rubric: [x]}\n"
+        "- {id: '99.o2', kind: numerical, prompt: 'With 0.5?', answer: 'Then 0.25 = 0.5 squared.', rubric: [x]}\n"
+    )
+    monkeypatch.setattr(claims, "OPEN", folder)
+    found = _check(path)
+    assert [(c.where, c.number) for c in found] == [("open question 99.o1 answer", "0.871")]
 
 
 def test_a_mutated_output_fails_the_check_naming_notebook_cell_and_both_numbers(tmp_path):
@@ -137,8 +160,11 @@ def test_every_listed_exception_is_still_needed():
     guide = claims.GUIDE.read_text(encoding="utf-8")
     unused = []
     for exc in listed:
-        path = next(p for p in NOTEBOOKS if p.name.startswith(exc.notebook))
-        found = claims.check_notebook(path, guide=guide, exceptions=[])
+        if exc.notebook == "README":
+            found = claims.check_readme(exceptions=[])
+        else:
+            path = next(p for p in NOTEBOOKS if p.name.startswith(exc.notebook))
+            found = claims.check_notebook(path, guide=guide, exceptions=[])
         if not any(exc.covers(exc.notebook, c.number, c.context) for c in found):
             unused.append(exc)
     assert not unused, f"exceptions that cover nothing any more: {unused}"

@@ -2,11 +2,13 @@
 
 ``python tools/claims.py [NOTEBOOK ...]`` reads the prose of each notebook (its markdown cells,
 interview answer included), of its section of ``docs/teaching_guide.md`` (``## NN · …``), the
-explanations of its quick-check questions (``lessonlib/content/quiz/NN.yaml``) and the model answers
-of its mock-interview questions, and ties every decimal number there to the stored outputs of that
-notebook. It prints each number it cannot tie, with the notebook, the cell (or guide line), the
-number and the nearest number the outputs do print, and exits 1 if there is one (``--json`` prints
-the same as JSON).
+explanations of its quick-check questions (``lessonlib/content/quiz/NN.yaml``), the model answers
+of its open interview questions (``lessonlib/content/open/NN.yaml``) and of its mock-interview
+questions, and ties every decimal number there to the stored outputs of that notebook. With no
+notebook named it also checks the README's measured sections (the notebook-time table and the
+benchmarks): their decimals must be numbers ``benchmarks/results.json`` holds. It prints each
+number it cannot tie, with the notebook, the cell (or guide line), the number and the nearest
+number the outputs do print, and exits 1 if there is one (``--json`` prints the same as JSON).
 
 The rule (written so a reader can apply it by hand):
 
@@ -24,7 +26,8 @@ The rule (written so a reader can apply it by hand):
    and a ratio ("2.3×") in a paragraph that names a benchmark may quote ``benchmarks/results.json`` (``make bench``).
 4. In a quick-check explanation, the question's own numbers are declared, and a number right after
    ``=`` or ``≈`` is the result of the arithmetic the explanation shows, not a measurement. The
-   model answer of a *numerical* mock-interview question is worked arithmetic and is not checked.
+   model answer of a *numerical* open or mock-interview question is worked arithmetic and is not
+   checked (its prompt's numbers are declared).
 5. Anything else that is not supported must be listed in ``tools/claims_exceptions.yaml`` with a
    reason, or it fails the check.
 
@@ -52,6 +55,8 @@ REFERENCES = REPO / "docs" / "references.md"
 EXCEPTIONS = Path(__file__).resolve().parent / "claims_exceptions.yaml"
 QUIZ = REPO / "lessonlib" / "content" / "quiz"
 MOCK = REPO / "lessonlib" / "content" / "mock_interview.yaml"
+OPEN = REPO / "lessonlib" / "content" / "open"
+README = REPO / "README.md"
 
 # a decimal number, optionally signed (ASCII minus or the typographic one); not part of a longer token
 CLAIM = re.compile(r"(?<![\w.\-−/:#])([-−+]?)(\d+\.\d+)(?![\w.]*\d)(?!\.\d)")
@@ -190,7 +195,7 @@ def load_exceptions(path: Path = EXCEPTIONS) -> list[Exception_]:
             raise ValueError(f"{path.name}: the exception for {item['number']} in {item['notebook']} has no reason")
         out.append(
             Exception_(
-                str(item["notebook"]).zfill(2),
+                str(item["notebook"]).zfill(2) if str(item["notebook"]).isdigit() else str(item["notebook"]),
                 str(item["number"]).lstrip("+-−"),
                 str(item["reason"]),
                 str(item.get("near", "")),
@@ -247,6 +252,12 @@ def _bank_texts(prefix: str) -> list[tuple[str, str, str]]:
         for item in yaml.safe_load(quiz.read_text(encoding="utf-8")) or []:
             declared = " ".join(str(item.get(k, "")) for k in ("question", "answer", "options"))
             out.append((f"quiz {item.get('id')} explanation", str(item.get("explanation", "")), declared))
+    open_file = OPEN / f"{prefix}.yaml"
+    if open_file.is_file():
+        for item in yaml.safe_load(open_file.read_text(encoding="utf-8")) or []:
+            if item.get("kind") != "numerical":
+                where = f"open question {item.get('id')} answer"
+                out.append((where, str(item.get("answer", "")), str(item.get("prompt"))))
     if MOCK.is_file():
         for k, item in enumerate(yaml.safe_load(MOCK.read_text(encoding="utf-8")) or [], start=1):
             if str(item.get("topic", "")).startswith(prefix) and item.get("kind") != "numerical":
@@ -318,6 +329,32 @@ def check(paths: Sequence[Path]) -> list[Claim]:
     return [c for p in paths for c in check_notebook(p, guide=guide, exceptions=exceptions)]
 
 
+def _readme_sections(text: str) -> list[tuple[int, str]]:
+    """``(line number, line)`` of the README's measured sections: those whose ``##`` heading names
+    benchmarks or notebook times."""
+    out, inside = [], False
+    for no, line in enumerate(text.splitlines(), start=1):
+        if line.startswith("## "):
+            inside = bool(re.search(r"benchmark|how long|time", line, re.I))
+        elif inside:
+            out.append((no, line))
+    return out
+
+
+def check_readme(text: str | None = None, exceptions: Sequence[Exception_] | None = None) -> list[Claim]:
+    """Unsupported decimals of the README's measured sections (bound to ``benchmarks/results.json``;
+    exceptions listed under notebook ``README``)."""
+    text = README.read_text(encoding="utf-8") if text is None else text
+    exceptions = load_exceptions() if exceptions is None else exceptions
+    evidence = _benchmark_evidence() or Evidence({"cells": []})
+    found = []
+    for no, line in _readme_sections(text):
+        for written, value, context in _claims_in(line, evidence, set()):
+            if not any(e.covers("README", written, context) for e in exceptions):
+                found.append(Claim("README.md", f"line {no}", written, evidence.nearest(value), context))
+    return found
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", help="notebooks to check (default: every notebooks/NN_*.ipynb)")
@@ -327,7 +364,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.path.insert(0, str(REPO))
     from lessonlib.dev.notebook_files import notebook_paths
 
-    claims = check(notebook_paths(args.notebooks or None))
+    claims = check(notebook_paths(args.notebooks or None)) + ([] if args.notebooks else check_readme())
     if args.json:
         print(json.dumps([asdict(c) for c in claims], indent=1, ensure_ascii=False))
     else:
