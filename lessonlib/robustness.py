@@ -3,11 +3,15 @@
 Hendrycks & Dietterich (2019) measure robustness as accuracy on the test set passed through common
 corruptions at several severities, averaged (ImageNet-C); Mu & Gilmer (2019) did the same for MNIST
 (MNIST-C). This module does that for the course's images with six corruptions built from real
-operations (torchvision's functional kernels and ``grid_sample``). Two of them overlap training
-operations of notebook 08: TrivialAugment's wide space scales contrast and brightness by factors from
-0.01 to 1.99, which covers ``contrast`` and comes close to ``brightness``, so accuracy under those two
-partly measures what was seen in training; ImageNet-C's protocol keeps the evaluation corruptions
-disjoint from the training operations, and a robustness claim should name which families are held out.
+operations (torchvision's functional kernels and ``grid_sample``).
+
+ImageNet-C's protocol, which AugMix follows, keeps the evaluation corruptions *disjoint* from the
+training operations, so that "robust" does not mean "seen in training". Three of the six resemble an
+operation of the policies' menu (``OVERLAPS``): ``contrast`` (the ``Contrast`` operation, factors down
+to 0.01 in TrivialAugmentWide's space), ``brightness`` (``Brightness``) and ``gaussian_blur``
+(``Sharpness`` with a factor below 1 blends towards a 3x3 smoothing, AugMix's reason to drop it).
+``held_out_corruptions(ops)`` names the families a policy over ``ops`` never saw; a robustness claim
+reports accuracy on those (``CorruptionResult.mean_accuracy``) and the seen ones separately.
 
 ``gaussian_noise``  additive N(0, σ²) noise, clipped to [0, 1];
 ``gaussian_blur``   a Gaussian blur, σ a fraction of the image side;
@@ -50,6 +54,8 @@ from lessonlib.utils import (
 __all__ = [
     "CORRUPTIONS",
     "SEVERITIES",
+    "OVERLAPS",
+    "held_out_corruptions",
     "corrupt",
     "corrupted_sets",
     "CorruptionResult",
@@ -67,6 +73,32 @@ SEVERITIES: dict[str, tuple[float, float, float]] = {
     "pixelate": (0.75, 0.5, 0.375),  # side after down-sampling, as a fraction (8 px: 6, 4, 3 px)
     "elastic": (0.12, 0.2, 0.28),  # peak displacement as a fraction of the side (smoothing σ = 0.15 side)
 }
+
+
+#: The training operations (names of ``lessonlib.policy_spaces.OPS``) each corruption resembles; a
+#: corruption absent here resembles none of them (noise, pixelation and a non-rigid elastic warp: the
+#: menu's geometric operations are rigid or affine).
+OVERLAPS: dict[str, tuple[str, ...]] = {
+    "contrast": ("Contrast",),
+    "brightness": ("Brightness",),
+    "gaussian_blur": ("Sharpness",),
+}
+
+
+def held_out_corruptions(ops: Sequence[str]) -> tuple[str, ...]:
+    """The corruptions of ``CORRUPTIONS`` that resemble none of the training operations ``ops``.
+
+    ``ops``: a list or tuple of operation names (e.g. ``list(policy_spaces.SPACES["randaugment"])``;
+    names outside ``OVERLAPS``' values simply overlap nothing). Returns the held-out corruption names in
+    ``CORRUPTIONS`` order (all six for an empty list: no augmentation holds everything out).
+
+    Raises:
+        TypeError naming ``ops`` when it is not a list or tuple of strings (a bare string is refused).
+    """
+    if not isinstance(ops, (list, tuple)) or not all(isinstance(o, str) for o in ops):
+        raise TypeError(f"ops must be a list or tuple of operation names, got {ops!r:.80}")
+    seen = set(ops)
+    return tuple(c for c in CORRUPTIONS if not seen & set(OVERLAPS.get(c, ())))
 
 
 def _kernel_fits(k: int, h: int, w: int) -> list[int]:
@@ -201,6 +233,16 @@ class CorruptionResult:
     @property
     def mean_corruption_accuracy(self) -> float:
         return float(np.mean(list(self.accuracy.values())))
+
+    def mean_accuracy(self, corruptions: Sequence[str]) -> float:
+        """Mean accuracy over every severity of the named corruptions (e.g. ``held_out_corruptions(ops)``).
+
+        Raises ValueError naming ``corruptions`` when it is empty or names one this result lacks.
+        """
+        have = {n for n, _ in self.accuracy}
+        if isinstance(corruptions, str) or not corruptions or any(c not in have for c in corruptions):
+            raise ValueError(f"corruptions must be a non-empty list of {sorted(have)}, got {corruptions!r:.80}")
+        return float(np.mean([a for (n, _), a in self.accuracy.items() if n in set(corruptions)]))
 
     def per_corruption(self) -> dict[str, float]:
         """Mean accuracy over severities, per corruption."""

@@ -228,3 +228,33 @@ def test_evaluate_corruptions_refuses_bad_input_naming_the_parameter(change, exc
     args = {"model": _Oracle(), "x": x, "y": y, "sets": sets, **change}
     with pytest.raises(exc, match=message):
         R.evaluate_corruptions(args["model"], args["x"], args["y"], args["sets"])
+
+
+def test_held_out_corruptions_follow_the_overlaps_of_the_training_menu():
+    from lessonlib.policy_spaces import OPS, SPACES
+
+    # TrivialAugment's menus hold brightness, contrast and sharpness: blur, contrast, brightness are seen
+    for space in ("wide", "randaugment"):
+        assert R.held_out_corruptions(list(SPACES[space])) == ("gaussian_noise", "pixelate", "elastic")
+    # AugMix's list leaves the colour operations out (the paper's protocol): every family is held out
+    assert R.held_out_corruptions(list(SPACES["augmix"])) == R.CORRUPTIONS
+    assert R.held_out_corruptions([]) == R.CORRUPTIONS
+    assert R.held_out_corruptions(["Sharpness"]) == tuple(c for c in R.CORRUPTIONS if c != "gaussian_blur")
+    for ops in R.OVERLAPS.values():  # every overlap names a real operation of the menu
+        assert set(ops) <= set(OPS)
+
+
+@pytest.mark.parametrize("bad", ["Contrast", None, ("Contrast", 3)])
+def test_held_out_corruptions_refuses_a_non_list_naming_ops(bad):
+    with pytest.raises(TypeError, match="ops must be a list or tuple of operation names"):
+        R.held_out_corruptions(bad)
+
+
+def test_mean_accuracy_averages_the_named_corruptions_over_severities():
+    acc = {("contrast", 1): 0.2, ("contrast", 2): 0.4, ("pixelate", 1): 0.9, ("pixelate", 2): 0.7}
+    res = R.CorruptionResult(clean=1.0, accuracy=acc)
+    assert res.mean_accuracy(["contrast"]) == pytest.approx(0.3)
+    assert res.mean_accuracy(("contrast", "pixelate")) == pytest.approx(0.55) == res.mean_corruption_accuracy
+    for bad in ([], "contrast", ["elastic"]):
+        with pytest.raises(ValueError, match="corruptions must be a non-empty list of"):
+            res.mean_accuracy(bad)
