@@ -48,6 +48,9 @@ def test_choice_feedback_never_names_a_missed_option():
     # two windows of one recording keep the rhythm label but share the patient's QRS shape: a shortcut
     # (notebook 10 section 5), so picking it is explained as a wrong pick, never accepted
     fb = nb10.check_ecg_views(set(nb10.ECG_VIEWS[:4]))
+    assert fb.outcome == "TRY AGAIN" and "1 of your picks does not belong" in fb.message
+    # with no more picks than needed, the wrong pick's reason is given: the shared QRS shape
+    fb = nb10.check_ecg_views({*nb10.ECG_VIEWS[:2], nb10.ECG_VIEWS[3]})
     assert fb.outcome == "TRY AGAIN" and "QRS shape" in fb.message
     fb = nb10.check_fixmatch_statements(set())
     assert fb.outcome == "TRY AGAIN"
@@ -63,3 +66,21 @@ def test_the_reference_shown_in_the_notebook_does_not_pass_exercise_4():
     result = nb10.check_nt_xent_function(lambda z1, z2, tau: reference.nt_xent(z1, z2, tau))
     assert not result.passed and "loops over anchors" in result.message
     assert nb10.check_nt_xent_function(lambda z1, z2, tau: selfsup.nt_xent(z1, z2, temperature=tau)).passed
+
+
+def test_every_exercise_has_a_difficulty():
+    assert {k: nb10.EX[k].difficulty for k in EXERCISES} == {1: "easy", 2: "medium", 3: "medium", 4: "hard"}
+
+
+def test_an_error_names_the_probe_that_raised_it():
+    """Issue 34: an ERROR reply of 10.4 says which probe was running, so a learner whose function only
+    fails on some inputs (here float64) knows where to look."""
+
+    def float32_only(z1, z2, tau):
+        if z1.dtype == torch.float64:
+            raise RuntimeError("expected a float32 tensor")
+        return selfsup.nt_xent(z1, z2, temperature=tau)
+
+    fb = nb10.check_nt_xent_function(float32_only)
+    assert fb.outcome == "ERROR IN YOUR CODE"
+    assert "8 pairs, D = 3, τ = 0.1, float64" in fb.message and "expected a float32 tensor" in fb.message

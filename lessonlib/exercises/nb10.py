@@ -67,6 +67,7 @@ _TOY_MISTAKES = {
 @EX.exercise(
     1,
     "NT-Xent of a 2x2 toy batch",
+    difficulty="easy",
     hints=(
         "List the four vectors (two first views, then two second views). For each anchor, its positive is the "
         "other view of the same image and its denominator runs over the three other vectors.",
@@ -121,6 +122,7 @@ _ECG_SAFE = frozenset(ECG_VIEWS[:3])
 @EX.exercise(
     2,
     "views for an ECG rhythm task",
+    difficulty="medium",
     hints=(
         "For each view ask two questions: could it change the rhythm label (rate, regularity of R-R intervals)? "
         "And does it hide anything, or are the two views identical?",
@@ -194,6 +196,7 @@ _FIXMATCH_TRUE = frozenset(FIXMATCH_STATEMENTS[:4])
 @EX.exercise(
     3,
     "FixMatch's weak and strong branches",
+    difficulty="medium",
     hints=(
         "Follow one unlabelled image through a FixMatch step: which view makes the target, which view is trained, "
         "and what happens when the model is unsure?",
@@ -367,6 +370,7 @@ def _differentiable(fn):
 @EX.exercise(
     4,
     "write NT-Xent",
+    difficulty="hard",
     hints=(
         "Stack the 2B projections, normalise each row, and form the 2B x 2B matrix of similarities divided by τ. "
         "Row i is then a classification over the other 2B − 1 rows whose right answer is i's partner.",
