@@ -13,6 +13,9 @@ every ``notebooks/NN_*.ipynb`` (or of the notebooks named) into the output folde
   and the ``lessonlib.exercises`` check they call, so the exercises still check themselves;
 * a short note after the title says that this is the student copy, and sentences of the prose that
   point to the (now absent) collapsed solution cells say instead that solutions are not included;
+* ``nbNN.reveal(k)`` and ``quiz.reveal(id)`` refuse in a copy (graded homework): the copy's metadata
+  carries ``lessonlib.student_copy: true`` and a ``.lessonlib-student`` file is written beside the
+  copies; ``lessonlib.exercises.is_student_copy`` reads either (or ``LESSONLIB_STUDENT=1``);
 * local images referenced from markdown (``![...](path)``) are embedded as cell attachments, so the
   copy does not depend on where it is opened.
 
@@ -35,6 +38,13 @@ import nbformat
 
 from lessonlib.dev.notebook_files import REPO, is_solution, notebook_paths
 
+#: Equal to ``lessonlib.exercises.STUDENT_MARKER`` (a literal here: this tool does not import torch).
+STUDENT_MARKER = ".lessonlib-student"
+MARKER_TEXT = (
+    "This folder holds student copies (graded homework): lessonlib's reveal() refuses here.\n"
+    "See lessonlib.exercises.is_student_copy.\n"
+)
+
 DEFAULT_OUT = REPO / "build" / "student"
 
 STUDENT_NOTE = (
@@ -48,7 +58,7 @@ _CELL_METADATA_DROPPED = ("execution", "collapsed", "scrolled")
 #: ``nb07.model_answer(3)``.
 REVEAL_CALL = re.compile(r"\b(?:reveal|reveal_answer|model_answer)\s*\(")
 _REVEAL_CODE = re.compile(r"`[^`\n]*\b(?:reveal|reveal_answer|model_answer)\s*\([^`\n]*`")
-_CLAUSE = re.compile(r";[^;\n]*?" + _REVEAL_CODE.pattern + r"[^\n]*?[.!?](?=\s|\*|_|$)")
+_HINT_CODE = re.compile(r"`[^`\n]*\bhint\s*\([^`\n]*`")
 _SENTENCE_END = re.compile(r"[.!?](?=\s|\*|_|$)")
 # A sentence that points the reader to a collapsed/hidden model solution, e.g. "The model solution sits
 # in the collapsed cell below each exercise." (sentences end at . ! or ? followed by a space or the end).
@@ -75,16 +85,25 @@ def is_reveal(cell) -> bool:
 def drop_reveal_pointers(text: str) -> str:
     """Remove from markdown the clauses and sentences that point to a reveal call (hints stay).
 
-    ``"Stuck? `nb04.hint(1)`; `nb04.reveal(1)` shows the solution."`` becomes ``"Stuck? `nb04.hint(1)`."``;
-    a whole sentence built around a reveal call becomes "Model solutions are not included in this copy."
+    In a sentence that names a hint before the reveal, everything from the end of the last hint call
+    (and the brackets that close around it) to the end of the sentence goes, whatever joins them
+    (``;``, ``, then``, ``, and if you want …,``): ``"Stuck? `nb04.hint(1)`, then `nb04.reveal(1)` for
+    the solution."`` becomes ``"Stuck? `nb04.hint(1)`."``. A sentence with no hint before its reveal call
+    becomes "Model solutions are not included in this copy."
     """
-    text = _CLAUSE.sub(".", text)
     while (m := _REVEAL_CODE.search(text)) is not None:
         start = max(text.rfind(sep, 0, m.start()) for sep in (". ", "? ", "! ", "\n"))
         start = 0 if start < 0 else start + (1 if text[start] == "\n" else 2)
         end_m = _SENTENCE_END.search(text, m.end())
         end = end_m.end() if end_m else len(text)
-        text = text[:start] + SOLUTION_POINTER_REPLACEMENT + text[end:]
+        hints = list(_HINT_CODE.finditer(text, start, m.start()))
+        if hints:
+            cut = hints[-1].end()
+            while cut < m.start() and text[cut] in ")]":
+                cut += 1
+            text = text[:cut] + "." + text[end:]
+        else:
+            text = text[:start] + SOLUTION_POINTER_REPLACEMENT + text[end:]
     return text
 
 
@@ -135,6 +154,7 @@ def make_student_copy(nb: nbformat.NotebookNode, notebook_dir: str | Path | None
     cells.insert(1 if cells else 0, note)
     out.cells = cells
     out.metadata.pop("widgets", None)
+    out.metadata["lessonlib"] = {**dict(out.metadata.get("lessonlib", {})), "student_copy": True}
     return out
 
 
@@ -149,6 +169,7 @@ def write_student_copy(path: str | Path, out_dir: str | Path = DEFAULT_OUT) -> P
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / path.name
     nbformat.write(student, target)
+    (out_dir / STUDENT_MARKER).write_text(MARKER_TEXT, encoding="utf-8")
     return target
 
 

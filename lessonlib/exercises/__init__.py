@@ -110,6 +110,7 @@ __all__ = [
     "Feedback",
     "ExerciseFailed",
     "WrongAnswer",
+    "FormatError",
     "LearnerFunction",
     "Notebook",
     "Exercise",
@@ -122,6 +123,7 @@ __all__ = [
     "as_number",
     "as_bool",
     "choice",
+    "match_option",
     "vector",
     "as_vector",
     "expect_tensor",
@@ -131,6 +133,9 @@ __all__ = [
     "grade_tensor",
     "grade_function",
     "registered_notebooks",
+    "is_student_copy",
+    "STUDENT_ENV",
+    "STUDENT_MARKER",
 ]
 
 NOT_ATTEMPTED = "NOT ATTEMPTED"
@@ -150,6 +155,10 @@ class ExerciseFailed(AssertionError):
 
 class WrongAnswer(Exception):
     """Raised inside a grader to reject an answer (``TRY AGAIN``); its message is the hint."""
+
+
+class FormatError(WrongAnswer):
+    """A ``WrongAnswer`` about the answer's form, not its content (``Feedback.malformed``)."""
 
 
 class _Placeholder(Exception):
@@ -179,12 +188,15 @@ class Feedback:
 
     ``passed`` is True (PASS), None (NOT ATTEMPTED) or False (anything else); ``outcome`` is one of
     ``OUTCOMES`` (derived from ``passed`` when not given); ``bool(feedback)`` is True only for PASS.
+    ``malformed`` is True for a TRY AGAIN about the answer's form (a string for a number, a pick that is
+    not an option): a mock interview does not score it and the practice record does not count it.
     """
 
     exercise: str
     passed: bool | None
     message: str
     outcome: str = ""
+    malformed: bool = False
 
     def __post_init__(self) -> None:
         if not self.outcome:
@@ -226,10 +238,28 @@ def is_stub(fn: Any) -> bool:
         return False
 
 
-def report(exercise: str, passed: bool | None, message: str, *, must_pass: bool = False, outcome: str = "") -> Feedback:
-    """Print and return a ``Feedback``; raise ``ExerciseFailed`` if ``must_pass`` and it did not pass."""
-    fb = Feedback(exercise, passed, message, outcome)
+def report(
+    exercise: str,
+    passed: bool | None,
+    message: str,
+    *,
+    must_pass: bool = False,
+    outcome: str = "",
+    malformed: bool = False,
+    item_id: str | None = None,
+) -> Feedback:
+    """Print and return a ``Feedback``; raise ``ExerciseFailed`` if ``must_pass`` and it did not pass.
+
+    ``item_id`` (a practice id such as ``"04.2"`` or ``"04.q3"``): a graded attempt (PASS, TRY AGAIN,
+    ERROR IN YOUR CODE, RETURNED NONE; not a malformed answer) is written to the practice record
+    (``lessonlib.practice.log``; never fails this call, off under tests and nbval).
+    """
+    fb = Feedback(exercise, passed, message, outcome, malformed)
     print(fb)
+    if item_id is not None and passed is not None and fb.outcome != CHECKER_BUG and not malformed:
+        from lessonlib.practice.log import attempt
+
+        attempt(item_id, bool(passed))
     if must_pass and passed is not True:
         raise ExerciseFailed(str(fb))
     return fb
@@ -330,21 +360,23 @@ def _outcome_of_exception(exc: BaseException, checker_files: Iterable[str] = ())
     """
     if isinstance(exc, WrongAnswer):
         return TRY_AGAIN, str(exc)
+    probe = getattr(exc, "_lessonlib_probe", None)
+    during = f"while checking {probe!r}, " if probe else ""
     if isinstance(exc, _Placeholder):
         return NOT_ATTEMPTED, f"{exc} still returns `...`; replace it with your code and run the cell again."
     if isinstance(exc, _ReturnedNone):
-        return RETURNED_NONE, f"{exc.what} returned None: did you forget `return`?"
+        return RETURNED_NONE, f"{during}{exc.what} returned None: did you forget `return`?"
     if isinstance(exc, _LearnerError):
-        return ERROR, _error_message(exc.original, exc.what)
+        return ERROR, during + _error_message(exc.original, exc.what)
     frames = traceback.extract_tb(exc.__traceback__)
     ours = {os.path.abspath(f) for f in checker_files}
     outside = [f for f in frames if not _is_library(f.filename)]
     if outside and os.path.abspath(outside[-1].filename) not in ours and outside[-1].filename not in ours:
         # raised in the learner's own code, reached without a wrapper (e.g. an object it returned)
-        return ERROR, _error_message(exc, "your code")
+        return ERROR, during + _error_message(exc, "your code")
     where = f" at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
     return CHECKER_BUG, (
-        f"the checker itself failed ({type(exc).__name__}: {exc}{where}). This is a bug in lessonlib, "
+        f"{during}the checker itself failed ({type(exc).__name__}: {exc}{where}). This is a bug in lessonlib, "
         "not in your answer; please report it."
     )
 
@@ -362,20 +394,20 @@ def _unwrap(answer: Any, what: str) -> Any:
     """A one-element tensor, array or numpy scalar as the Python scalar it holds (other values unchanged).
 
     Raises:
-        WrongAnswer: for a tensor or array with more or fewer than one element, or a boolean tensor.
+        FormatError (a WrongAnswer): for a tensor or array with more or fewer than one element, or a boolean tensor.
     """
     if isinstance(answer, torch.Tensor):
         if answer.numel() != 1:
-            raise WrongAnswer(f"{what} must be one number, got a tensor of shape {tuple(answer.shape)}.")
+            raise FormatError(f"{what} must be one number, got a tensor of shape {tuple(answer.shape)}.")
         if answer.dtype == torch.bool:
-            raise WrongAnswer(f"{what} must be a number, not a boolean tensor.")
+            raise FormatError(f"{what} must be a number, not a boolean tensor.")
         return answer.detach().cpu().reshape(()).item()
     if isinstance(answer, np.ndarray):
         if answer.size != 1:
-            raise WrongAnswer(f"{what} must be one number, got an array of shape {answer.shape}.")
+            raise FormatError(f"{what} must be one number, got an array of shape {answer.shape}.")
         answer = answer.reshape(()).item()  # an object array gives back the object it holds
         if isinstance(answer, (torch.Tensor, np.ndarray)):
-            raise WrongAnswer(f"{what} must be a number, got an array holding a {type(answer).__name__}.")
+            raise FormatError(f"{what} must be a number, got an array holding a {type(answer).__name__}.")
     if isinstance(answer, np.generic):
         answer = answer.item()
     return answer
@@ -389,31 +421,31 @@ def as_number(answer: Any, what: str = "the answer", *, finite: bool = True) -> 
     a complex value whose imaginary part is exactly 0 counts as its real part.
 
     Raises:
-        WrongAnswer: with a hint, for a bool, a string or bytes, a complex number with a non-zero
+        FormatError (a WrongAnswer): with a hint, for a bool, a string or bytes, a complex number with a non-zero
             imaginary part, an integer too large for a float (such as ``10**400``), more or fewer than
             one value, any other type, and (when ``finite``, the default) NaN or ±inf.
     """
     value = _unwrap(answer, what)
     if isinstance(value, bool):
-        raise WrongAnswer(f"{what} must be a number, not the boolean {value}.")
+        raise FormatError(f"{what} must be a number, not the boolean {value}.")
     if isinstance(value, (str, bytes)):
-        raise WrongAnswer(f"{what} must be a number, not the string {value!r:.40}: write it without quotes.")
+        raise FormatError(f"{what} must be a number, not the string {value!r:.40}: write it without quotes.")
     if isinstance(value, complex):
         if value.imag != 0:
-            raise WrongAnswer(f"{what} must be a real number; yours has an imaginary part.")
+            raise FormatError(f"{what} must be a real number; yours has an imaginary part.")
         value = value.real
     if isinstance(value, (list, tuple)):
-        raise WrongAnswer(f"{what} must be one number, not a {type(value).__name__} (drop the brackets).")
+        raise FormatError(f"{what} must be one number, not a {type(value).__name__} (drop the brackets).")
     if not isinstance(value, (numbers.Real, decimal.Decimal)):
-        raise WrongAnswer(f"{what} must be a number, got {type(value).__name__}.")
+        raise FormatError(f"{what} must be a number, got {type(value).__name__}.")
     try:
         out = float(value)
     except OverflowError:
-        raise WrongAnswer(f"{what} is too large to be a float (beyond about 1.8e308); check its magnitude.") from None
+        raise FormatError(f"{what} is too large to be a float (beyond about 1.8e308); check its magnitude.") from None
     except ValueError:  # a signalling Decimal NaN
         out = math.nan
     if finite and not math.isfinite(out):
-        raise WrongAnswer(f"{what} is {out}; it must be a finite number.")
+        raise FormatError(f"{what} is {out}; it must be a finite number.")
     return out
 
 
@@ -421,19 +453,19 @@ def as_bool(answer: Any, what: str = "the answer") -> bool:
     """``answer`` as a bool: ``True``/``False``, a numpy bool, or a one-element boolean array or tensor.
 
     Raises:
-        WrongAnswer: for anything else (a number, a string, a tensor of several values, ...).
+        FormatError (a WrongAnswer): for anything else (a number, a string, a tensor of several values, ...).
     """
     if isinstance(answer, (torch.Tensor, np.ndarray)):
         is_bool = answer.dtype == torch.bool if isinstance(answer, torch.Tensor) else answer.dtype == bool
         if not is_bool:
-            raise WrongAnswer(f"{what} must be True or False, got a {type(answer).__name__} of dtype {answer.dtype}.")
+            raise FormatError(f"{what} must be True or False, got a {type(answer).__name__} of dtype {answer.dtype}.")
         n = answer.numel() if isinstance(answer, torch.Tensor) else answer.size
         if n != 1:
-            raise WrongAnswer(f"{what} must be one True or False, got {n} values.")
+            raise FormatError(f"{what} must be one True or False, got {n} values.")
         return bool(answer.reshape(()).item())
     if isinstance(answer, (bool, np.bool_)):
         return bool(answer)
-    raise WrongAnswer(f"{what} must be True or False, got {type(answer).__name__}.")
+    raise FormatError(f"{what} must be True or False, got {type(answer).__name__}.")
 
 
 def _factor_phrase(value: float, expected: float) -> str:
@@ -492,33 +524,62 @@ def _option_set(answer: Any, what: str) -> set[Any]:
     """The picks of a selection (a set, list, tuple, array or one string) as a set of hashable values.
 
     Raises:
-        WrongAnswer: for a dict, a tensor, a non-iterable value, a pick that cannot be an option (a list,
-            an array) or more than ``_MAX_ENTRIES`` picks.
+        FormatError (a WrongAnswer): for a dict, a tensor, a non-iterable value, a pick that cannot be an
+            option (a list, an array) or more than ``_MAX_ENTRIES`` picks.
     """
     usage = f"{what} must be a set of options such as {{'a', 'b'}}"
     if isinstance(answer, (str, np.str_)):
         return {str(answer)}
     if isinstance(answer, Mapping):
-        raise WrongAnswer(f"{usage}, got a dict.")
+        raise FormatError(f"{usage}, got a dict.")
     if isinstance(answer, torch.Tensor):
-        raise WrongAnswer(f"{usage}, got a tensor.")
+        raise FormatError(f"{usage}, got a tensor.")
     if isinstance(answer, np.ndarray):
         answer = answer.ravel()
     try:
         picks = list(itertools.islice(iter(answer), _MAX_ENTRIES + 1))
     except TypeError:
-        raise WrongAnswer(f"{usage}, got {type(answer).__name__}.") from None
+        raise FormatError(f"{usage}, got {type(answer).__name__}.") from None
     if len(picks) > _MAX_ENTRIES:
-        raise WrongAnswer(f"{usage}; yours has more than {_MAX_ENTRIES} picks.")
+        raise FormatError(f"{usage}; yours has more than {_MAX_ENTRIES} picks.")
     out = set()
     for p in picks:
         p = p.item() if isinstance(p, np.generic) else p
         try:
             hash(p)
         except TypeError:
-            raise WrongAnswer(f"{usage}: each pick is one option, got a {type(p).__name__} among them.") from None
+            raise FormatError(f"{usage}: each pick is one option, got a {type(p).__name__} among them.") from None
         out.add(p)
     return out
+
+
+def _norm_option(text: str) -> str:
+    import unicodedata
+
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def match_option(pick: Any, keys: Iterable[Any], *, letters: bool = False) -> Any:
+    """The option of ``keys`` (in the order shown) that ``pick`` names, or ``None``.
+
+    One rule for every multiple-choice answer of the course (exercises and quiz alike): the option
+    itself; else its text with case, Unicode form and runs of spaces ignored; and, where the options are
+    shown with letters (``letters=True``: the quiz), its letter ("a" for the first option shown, any
+    case), unless some option is itself one character long.
+    """
+    keys = list(keys)
+    if pick in keys:
+        return pick
+    if not isinstance(pick, str):
+        return None
+    wanted = _norm_option(pick)
+    for k in keys:
+        if isinstance(k, str) and _norm_option(k) == wanted:
+            return k
+    one_char = any(isinstance(k, str) and len(k.strip()) == 1 for k in keys)
+    if letters and not one_char and len(wanted) == 1 and "a" <= wanted <= "z" and ord(wanted) - 97 < len(keys):
+        return keys[ord(wanted) - 97]
+    return None
 
 
 def choice(
@@ -531,18 +592,26 @@ def choice(
 ) -> str | None:
     """Grade a selection of options (a set, list, tuple or one string): ``None`` when exactly ``correct``.
 
-    ``options`` is the menu shown to the learner, ``{option: why it belongs or not}``. A wrong answer
-    is told how many picks do not belong and how many are missing, and the reason of *one* wrong pick;
-    a missed correct option is never named (``missing_hint`` says in general terms what to look for).
-    A pick not on the menu is named as a probable typo.
+    ``options`` is the menu shown to the learner, ``{option: why it belongs or not}``; a pick is read by
+    ``match_option`` (exact text, any case and spacing, or its letter in the menu's order). A wrong
+    answer is told how many picks do not belong and how many are missing; the reason of *one* wrong pick
+    is given only when the selection has no more picks than the question needs, so that picking
+    everything and dropping whatever the reply names cannot pass. A missed correct option is never
+    named (``missing_hint`` says in general terms what to look for).
+
+    Raises:
+        FormatError: a pick that is not on the menu (named, as a probable typo).
     """
-    picked = _option_set(answer, what)
+    raw = _option_set(answer, what)
     want = set(correct)
+    picked = set()
+    for p in raw:
+        key = match_option(p, options)
+        if key is None:
+            raise FormatError(f"{p!r} is not one of the options; check the spelling (copy the option text exactly).")
+        picked.add(key)
     if picked == want:
         return None
-    off_menu = sorted((p for p in picked if p not in options), key=str)
-    if off_menu:
-        return f"{off_menu[0]!r} is not one of the options; check the spelling (copy the option text exactly)."
     extra = sorted(picked - want, key=str)
     missing = len(want - picked)
     parts = []
@@ -551,8 +620,13 @@ def choice(
     if missing:
         parts.append(f"{missing} correct option{'s are' if missing > 1 else ' is'} missing")
     msg = " and ".join(parts) + "."
-    if extra:
+    if extra and len(picked) <= len(want):
         msg += f" Reconsider {extra[0]!r}: {options[extra[0]]}."
+    elif extra:
+        msg += (
+            " You picked more options than the question needs: keep only those you can justify one by one "
+            "(no reasons are given for a selection this wide)."
+        )
     elif missing_hint:
         msg += f" {missing_hint}"
     return msg
@@ -563,42 +637,42 @@ def _as_float_tensor(answer: Any, what: str, *, booleans: bool = False) -> torch
     tensor of its own shape; entries are read like ``as_number`` reads one number, NaN/±inf kept.
 
     Raises:
-        WrongAnswer: for a string, a dict or set, strings or complex numbers (with a non-zero imaginary
+        FormatError (a WrongAnswer): for a string, a dict or set, strings or complex numbers (with a non-zero imaginary
             part) inside, booleans (unless ``booleans``), a ragged list, too many entries.
     """
     usage = f"{what} must be a sequence of numbers"
     if isinstance(answer, (str, bytes)):
-        raise WrongAnswer(f"{usage}, not a string.")
+        raise FormatError(f"{usage}, not a string.")
     if isinstance(answer, (Mapping, set, frozenset)):
-        raise WrongAnswer(f"{usage} in order (a list or a tensor), got a {type(answer).__name__}.")
+        raise FormatError(f"{usage} in order (a list or a tensor), got a {type(answer).__name__}.")
     if isinstance(answer, torch.Tensor):
         t = answer.detach().cpu()
         if t.dtype == torch.bool and not booleans:
-            raise WrongAnswer(f"{usage}, not booleans.")
+            raise FormatError(f"{usage}, not booleans.")
         if t.is_complex():
             if bool((t.imag != 0).any()):
-                raise WrongAnswer(f"{usage}; yours has entries with an imaginary part.")
+                raise FormatError(f"{usage}; yours has entries with an imaginary part.")
             t = t.real
         return t.to(torch.float64)
     try:
         arr = np.asarray(answer)
     except (TypeError, ValueError, OverflowError):
-        raise WrongAnswer(f"{usage}, got {type(answer).__name__} (a ragged or mixed list?).") from None
+        raise FormatError(f"{usage}, got {type(answer).__name__} (a ragged or mixed list?).") from None
     if arr.size > _MAX_ENTRIES:
-        raise WrongAnswer(f"{usage}; yours has {arr.size} entries.")
+        raise FormatError(f"{usage}; yours has {arr.size} entries.")
     if arr.dtype.kind == "b" and not booleans:
-        raise WrongAnswer(f"{usage}, not booleans.")
+        raise FormatError(f"{usage}, not booleans.")
     if arr.dtype.kind in "US":
-        raise WrongAnswer(f"{usage}, not strings: write them without quotes.")
+        raise FormatError(f"{usage}, not strings: write them without quotes.")
     if arr.dtype.kind == "c":
         if bool((arr.imag != 0).any()):
-            raise WrongAnswer(f"{usage}; yours has entries with an imaginary part.")
+            raise FormatError(f"{usage}; yours has entries with an imaginary part.")
         arr = arr.real
     if arr.dtype.kind == "O":
         flat = [as_number(v, f"each entry of {what}", finite=False) for v in arr.ravel()]
         arr = np.asarray(flat, dtype=np.float64).reshape(arr.shape)
     if arr.dtype.kind not in "biuf":
-        raise WrongAnswer(f"{usage}, got an array of dtype {arr.dtype}.")
+        raise FormatError(f"{usage}, got an array of dtype {arr.dtype}.")
     return torch.as_tensor(arr.astype(np.float64))
 
 
@@ -610,14 +684,14 @@ def as_vector(answer: Any, length: int | None = None, what: str = "the answer") 
     them wrong).
 
     Raises:
-        WrongAnswer: when it is not a flat sequence of numbers of ``length`` entries (a string, a dict,
+        FormatError (a WrongAnswer): when it is not a flat sequence of numbers of ``length`` entries (a string, a dict,
             a set, booleans, strings or complex numbers inside, a ragged list, ...).
     """
     t = _as_float_tensor(answer, what)
     if t.ndim != 1:
-        raise WrongAnswer(f"{what} must be a flat vector, got shape {tuple(t.shape)}.")
+        raise FormatError(f"{what} must be a flat vector, got shape {tuple(t.shape)}.")
     if length is not None and t.numel() != length:
-        raise WrongAnswer(f"{what} must have {length} entries, got {t.numel()}.")
+        raise FormatError(f"{what} must have {length} entries, got {t.numel()}.")
     return t
 
 
@@ -673,13 +747,21 @@ def cases(fn: Callable[..., Any], named: Iterable[tuple[str, Probe]]) -> str | N
     """Run named probes on ``fn`` in order; return ``"description: problem"`` for the first that fails.
 
     A probe returns ``None`` when the function behaves, or a sentence saying what went wrong. Learner
-    errors, ``None`` returns and placeholders propagate to the engine, which reports them.
+    errors, ``None`` returns and placeholders propagate to the engine, which reports them with the name
+    of the probe that was running ("while checking 'train/eval consistency', your eval transform raised …").
     """
     for description, probe in named:
         try:
             problem = probe(fn)
         except WrongAnswer as exc:
             problem = str(exc)
+        except Exception as exc:
+            if getattr(exc, "_lessonlib_probe", None) is None:
+                try:
+                    exc._lessonlib_probe = description  # type: ignore[attr-defined]
+                except AttributeError:  # an exception type with __slots__: reported without the probe
+                    pass
+            raise
         if problem:
             return f"{description}: {problem}"
     return None
@@ -702,9 +784,11 @@ def _run(
     allow_none: bool = False,
     checker_files: Iterable[str] = (),
     placeholder: str = "",
+    item_id: str | None = None,
 ) -> Feedback:
     """The one run-and-probe loop every checker uses (``checker_files``: see ``_outcome_of_exception``;
-    ``placeholder``: what to do when the answer is still ``...``)."""
+    ``placeholder``: what to do when the answer is still ``...``; ``item_id``: the practice id the
+    attempt is recorded under, see ``report``)."""
     if answer is Ellipsis or (answer is None and not function):
         msg = placeholder or "replace the `...` with your answer and run the cell again."
         return report(exercise, None, msg, must_pass=must_pass, outcome=NOT_ATTEMPTED)
@@ -717,16 +801,19 @@ def _run(
             return report(exercise, None, msg, must_pass=must_pass, outcome=NOT_ATTEMPTED)
         if not callable(answer):
             msg = f"expected a function, got {type(answer).__name__}."
-            return report(exercise, False, msg, must_pass=must_pass, outcome=TRY_AGAIN)
+            return report(exercise, False, msg, must_pass=must_pass, outcome=TRY_AGAIN, malformed=True)
         answer = LearnerFunction(answer, what, allow_none=allow_none)
     try:
         problem = grader(answer)
     except Exception as exc:  # noqa: BLE001 - sorted into learner / checker faults below
         outcome, msg = _outcome_of_exception(exc, checker_files)
-        return report(exercise, _PASSED[outcome], msg, must_pass=must_pass, outcome=outcome)
+        malformed = isinstance(exc, FormatError)
+        return report(
+            exercise, _PASSED[outcome], msg, must_pass=must_pass, outcome=outcome, malformed=malformed, item_id=item_id
+        )
     if problem:
-        return report(exercise, False, str(problem), must_pass=must_pass, outcome=TRY_AGAIN)
-    return report(exercise, True, pass_message or "right.", must_pass=must_pass, outcome=PASS)
+        return report(exercise, False, str(problem), must_pass=must_pass, outcome=TRY_AGAIN, item_id=item_id)
+    return report(exercise, True, pass_message or "right.", must_pass=must_pass, outcome=PASS, item_id=item_id)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -816,6 +903,7 @@ class Exercise:
             must_pass=must_pass,
             allow_none=self.allow_none,
             checker_files=_files_of(self.grader),
+            item_id=f"{self.notebook}.{self.number}",
         )
 
     def solution_text(self) -> str:
@@ -927,16 +1015,33 @@ class Notebook:
             raise ValueError(f"level must be 1 or 2, got {level!r}")
         text = ex.hints[level - 1]
         nb = f"nb{self.notebook}"
-        more = f" (more specific: {nb}.hint({k}, level=2); the model solution: {nb}.reveal({k}))"
+        graded = is_student_copy()
+        more = (
+            f" (more specific: {nb}.hint({k}, level=2)"
+            + ("" if graded else f"; the model solution: {nb}.reveal({k})")
+            + ")"
+        )
         print(f"Hint {level} for {ex.name}: {text}" + (more if level == 1 else ""))
+        from lessonlib.practice.log import hint_used
+
+        hint_used(f"{self.notebook}.{k}", level)
         return text
 
     def reveal(self, k: int) -> str:
         """Show the model solution of exercise ``k`` with its explanation (a deliberate step).
 
-        Returns the markdown shown (displayed as Markdown in a notebook, printed elsewhere).
+        Returns the markdown shown (displayed as Markdown in a notebook, printed elsewhere). In a student
+        copy (``is_student_copy()``) it shows nothing and says that solutions are disabled for graded
+        homework (the hints still work).
         """
         ex = self._get(k)
+        if is_student_copy():
+            msg = (
+                f"{ex.name}: model solutions are disabled in this student copy (graded homework). "
+                f"The hints still work: nb{self.notebook}.hint({k}), then nb{self.notebook}.hint({k}, level=2)."
+            )
+            print(msg)
+            return msg
         lang = "python" if callable(ex.solution) or ex.shown else ""
         body = f"**Model solution, {ex.name}**\n\n```{lang}\n{ex.solution_text()}\n```\n\n{ex.explanation}"
         try:
@@ -953,6 +1058,45 @@ class Notebook:
 
 
 _REGISTRY: dict[str, Notebook] = {}
+
+#: Set to ``1`` where solutions must stay hidden (graded homework); see ``is_student_copy``.
+STUDENT_ENV = "LESSONLIB_STUDENT"
+#: The file ``tools/student.py`` writes beside the student copies; a kernel started there is a student's.
+STUDENT_MARKER = ".lessonlib-student"
+
+
+def is_student_copy() -> bool:
+    """True where ``reveal`` must refuse: graded homework.
+
+    Any of: ``$LESSONLIB_STUDENT`` is ``1``; a file ``.lessonlib-student`` (written by ``tools/student.py``
+    beside the copies) in the working directory, which is the notebook's folder in Jupyter; or the running
+    notebook (``$JPY_SESSION_NAME``, set by jupyter-server, or IPython's ``__session__``) carries the
+    metadata ``lessonlib.student_copy: true``, which every student copy has, so a copy moved on its own
+    still refuses.
+    """
+    if os.environ.get(STUDENT_ENV, "").strip() == "1":
+        return True
+    if os.path.isfile(STUDENT_MARKER):
+        return True
+    path = os.environ.get("JPY_SESSION_NAME", "")
+    if not path:
+        try:
+            from IPython import get_ipython
+
+            ip = get_ipython()
+            path = str(ip.user_ns.get("__session__", "")) if ip is not None else ""
+        except ImportError:  # pragma: no cover - IPython is a dependency
+            path = ""
+    if not path.endswith(".ipynb") or not os.path.isfile(path):
+        return False
+    try:
+        import json
+
+        with open(path, encoding="utf-8") as f:
+            meta = json.load(f).get("metadata", {})
+        return bool(meta.get("lessonlib", {}).get("student_copy"))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def registered_notebooks() -> dict[str, Notebook]:

@@ -29,7 +29,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from lessonlib.practice.items import PracticeItem, catalogue, get
-from lessonlib.practice.store import VERDICTS, Attempt, PracticeStoreError, Store, default_path
+from lessonlib.practice.log import rating_for, recording_enabled, review
+from lessonlib.practice.store import PracticeStoreError, Store, default_path
 
 __all__ = [
     "PracticeItem",
@@ -39,43 +40,12 @@ __all__ = [
     "catalogue",
     "get",
     "rating_for",
+    "recording_enabled",
     "record",
     "today",
     "stats",
     "default_path",
 ]
-
-
-def rating_for(verdict: str, *, hints: int = 0, score: float | None = None):
-    """The FSRS rating (``fsrs.Rating``) of a verdict; see the module docstring for the mapping.
-
-    Raises:
-        ValueError: an unknown verdict, a negative ``hints``, or ``"self-graded"`` without a ``score``
-            in [0, 1] (or a ``score`` with another verdict).
-    """
-    from fsrs import Rating
-
-    if verdict not in VERDICTS:
-        raise ValueError(f"verdict must be one of {VERDICTS}, got {verdict!r}")
-    if isinstance(hints, bool) or not isinstance(hints, int) or hints < 0:
-        raise ValueError(f"hints must be a count >= 0, got {hints!r}")
-    if verdict == "self-graded":
-        if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0.0 <= score <= 1.0:
-            raise ValueError(f"score must be the share of rubric points ticked, a number in [0, 1], got {score!r}")
-        return (
-            Rating.Easy
-            if score >= 0.9
-            else Rating.Good
-            if score >= 0.6
-            else Rating.Hard
-            if score >= 0.3
-            else Rating.Again
-        )
-    if score is not None:
-        raise ValueError(f"score is only for verdict 'self-graded', got score={score!r} with verdict {verdict!r}")
-    if verdict == "fail":
-        return Rating.Again
-    return Rating.Hard if verdict == "pass-after-hint" or hints > 0 else Rating.Good
 
 
 @dataclass(frozen=True)
@@ -133,13 +103,10 @@ class Practice:
             ``Review`` with the rating given and the next due date.
         """
         get(item_id)  # an unknown id is refused before anything is written
-        rating = rating_for(verdict, hints=hints, score=score)
+        rating_for(verdict, hints=hints, score=score)  # a bad verdict is refused before anything is written
         if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0):
             raise ValueError(f"seconds must be a duration >= 0 or None, got {seconds!r}")
-        when = _utc(at)
-        card, _ = self.scheduler.review_card(self._card(item_id), rating, when)
-        attempt = Attempt(item_id, when, verdict, hints, seconds, score, int(rating))
-        self.store.add_attempt(attempt, card.to_json())
+        rating, card = review(self.store, item_id, verdict, hints=hints, seconds=seconds, score=score, when=_utc(at))
         return Review(item_id, rating.name, card.due)
 
     def due(self, at: dt.datetime | None = None) -> list[PracticeItem]:

@@ -4,10 +4,12 @@ Where it lives: ``$LESSONLIB_PRACTICE_DB`` when set (a file path), else ``practi
 user's data directory (``platformdirs.user_data_dir("lessonlib")``: ``~/.local/share/lessonlib`` on
 Linux). Never inside the repository, so a learner's record is not committed by accident.
 
-Two tables (schema version 1, kept in ``PRAGMA user_version``):
+Three tables (schema version 1, kept in ``PRAGMA user_version``; ``meta`` was added later with
+``CREATE TABLE IF NOT EXISTS``, so an older record gains it on first use and loses nothing):
 
 * ``attempts``: item id, time (UTC, ISO 8601), verdict, hints used, seconds taken, rating given.
 * ``cards``: item id → the FSRS card as JSON (its stability, difficulty, due date).
+* ``meta``: key → value, e.g. ``learner_seed`` (the seed of this learner's quiz option order).
 
 A file that is not a SQLite database, or one written by a newer schema, raises ``PracticeStoreError``
 with the path and what to do; nothing is overwritten silently.
@@ -44,6 +46,10 @@ CREATE INDEX IF NOT EXISTS attempts_item ON attempts(item);
 CREATE TABLE IF NOT EXISTS cards (
     item TEXT PRIMARY KEY,
     card TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
 );
 """
 
@@ -114,8 +120,9 @@ class Store:
         con.executescript(_SCHEMA)
         con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
-    def add_attempt(self, attempt: Attempt, card_json: str) -> None:
-        """Record ``attempt`` and the card it produced, in one transaction."""
+    def add_attempt(self, attempt: Attempt, card_json: str | None) -> None:
+        """Record ``attempt`` and the card it produced, in one transaction (``card_json=None``: the
+        attempt is logged and the card left as it is, e.g. a retry within one sitting)."""
         with self._connect() as con:
             con.execute(
                 "INSERT INTO attempts (item, at, verdict, hints, seconds, score, rating) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -129,7 +136,20 @@ class Store:
                     attempt.rating,
                 ),
             )
-            con.execute("INSERT OR REPLACE INTO cards (item, card) VALUES (?, ?)", (attempt.item, card_json))
+            if card_json is not None:
+                con.execute("INSERT OR REPLACE INTO cards (item, card) VALUES (?, ?)", (attempt.item, card_json))
+
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        """The stored value of ``key`` in the ``meta`` table, or ``default``."""
+        with self._connect() as con:
+            row = con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None else row[0]
+
+    def set_meta_default(self, key: str, value: str) -> str:
+        """Store ``value`` under ``key`` unless a value is there already; returns the stored value."""
+        with self._connect() as con:
+            con.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, value))
+            return con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
 
     def card_json(self, item: str) -> str | None:
         """The stored FSRS card of ``item`` as JSON, or None if it was never attempted."""
