@@ -23,6 +23,9 @@ Modules (one per technique family, named after the fast module they are the orac
   swaps, Mosaic and Copy-Paste (11)
 * ``pipeline``: random resized crop + flip + colour jitter, the augmentation notebook 13 runs in
   ``DataLoader`` workers and on the device (13)
+* ``synthetic``: a conditional VAE's loss, SMOTE, a Gaussian copula, nearest-neighbour distances (14)
+* ``spectro``: SpecAugment's frequency and time masks (14)
+* ``text``: EDA's random deletion, swap and insertion, token masking (14)
 * ``volumes``: 3-D CT/MR volumes: HU windows and dose noise, resampling to a spacing, affine and
   elastic warps in mm, bias field, k-space motion, ghosting, spike and Gibbs ringing, Dice (12)
 
@@ -31,6 +34,34 @@ beside ``utils`` (``tests/test_import_graph.py``). Show a function in a notebook
 ``lessonlib.show_source(reference.mixing.mixup)``.
 """
 
-from lessonlib.reference import calibration, dense, ecg, mixing, pipeline, policies, selfsup, tabular, tta, volumes
+from lessonlib.reference import (
+    calibration,
+    dense,
+    ecg,
+    mixing,
+    pipeline,
+    policies,
+    selfsup,
+    spectro,
+    synthetic,
+    tabular,
+    text,
+    tta,
+    volumes,
+)
 
-__all__ = ["calibration", "dense", "ecg", "mixing", "pipeline", "policies", "selfsup", "tabular", "tta", "volumes"]
+__all__ = [
+    "calibration",
+    "dense",
+    "ecg",
+    "mixing",
+    "pipeline",
+    "policies",
+    "selfsup",
+    "spectro",
+    "synthetic",
+    "tabular",
+    "text",
+    "tta",
+    "volumes",
+]
