@@ -214,3 +214,99 @@ def test_a_mock_round_scores_each_question_by_its_rubric(db):
     first = next(i for i in practice.catalogue() if i.kind == "open")
     share = 2 / len(first.rubric)
     assert f"{first.id}: {share:.0%}" in text
+
+
+# ---------------------------------------------------------------------------------------------------
+# Every attempt recorded by the checkers themselves (lessonlib.practice.log)
+
+
+@pytest.fixture
+def recording(db, monkeypatch):
+    """Recording switched on into a temporary record, with a fresh sitting (no hints, no reviews yet)."""
+    from lessonlib.practice import log
+
+    monkeypatch.setenv(log.RECORD_ENV, "1")
+    for name, fresh in (("_hints", {}), ("_clock", {}), ("_reviewed", set()), ("_stores", {}), ("_warned", [False])):
+        monkeypatch.setattr(log, name, fresh)
+    return db
+
+
+def test_recording_is_off_in_tests_nbval_and_ci_unless_switched_on(monkeypatch):
+    from lessonlib.practice import log
+
+    monkeypatch.delenv(log.RECORD_ENV, raising=False)
+    assert not log.recording_enabled()  # PYTEST_CURRENT_TEST is set in a test
+    monkeypatch.delenv("PYTEST_CURRENT_TEST")
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("LESSONLIB_STATIC", raising=False)
+    assert log.recording_enabled()  # a learner's kernel
+    monkeypatch.setenv("LESSONLIB_STATIC", "1")  # nbval and make outputs (the Makefile sets it)
+    assert not log.recording_enabled()
+    monkeypatch.delenv("LESSONLIB_STATIC")
+    monkeypatch.setenv("CI", "true")
+    assert not log.recording_enabled()
+    monkeypatch.setenv(log.RECORD_ENV, "1")
+    assert log.recording_enabled()
+    monkeypatch.setenv(log.RECORD_ENV, "0")
+    monkeypatch.delenv("CI")
+    assert not log.recording_enabled()
+
+
+def test_off_means_nothing_is_written(db, monkeypatch, capsys):
+    from lessonlib.exercises import nb00
+
+    monkeypatch.delenv("LESSONLIB_PRACTICE_RECORD", raising=False)
+    nb00.check_ecg_units(1.0)
+    assert not db.exists()
+
+
+def test_every_checker_attempt_is_recorded_with_hints_and_one_review_per_sitting(recording, capsys):
+    from lessonlib import quiz
+    from lessonlib.exercises import nb00
+
+    ex = nb00.EX.exercises[1]
+    nb00.hint(1)
+    assert nb00.check_ecg_units(ex.wrong[0]).outcome == "TRY AGAIN"
+    assert nb00.check_ecg_units(ex.solution).outcome == "PASS"
+    nb00.check_ecg_units(...)  # not attempted: not recorded
+    item = next(it for it in quiz.bank() if it.kind == "choice")
+    quiz.check(item.id, item.answer)
+    quiz.check(item.id, "no such option")  # malformed: not recorded
+    round_ = quiz.mock_interview(n=2, seed=3)
+    round_.answer(1, "no such option")
+    store = Store(recording)
+    rows = [(a.item, a.verdict, a.hints) for a in store.attempts()]
+    assert rows == [("00.1", "fail", 1), ("00.1", "pass-after-hint", 1), (item.id, "pass", 0)]
+    assert all(a.at.tzinfo is not None for a in store.attempts())
+    assert store.attempts()[1].seconds is not None and store.attempts()[1].seconds >= 0
+    card = Card.from_json(store.card_json("00.1"))
+    assert card.step is not None and card.due - store.attempts()[0].at < dt.timedelta(hours=1), (
+        "the first attempt of the sitting (a fail: Again) set the card; the pass after it did not reschedule"
+    )
+
+
+def test_a_broken_record_warns_once_and_the_checker_still_answers(recording, capsys):
+    from lessonlib.exercises import nb00
+
+    recording.write_bytes(b"this is not a database" * 100)
+    ex = nb00.EX.exercises[1]
+    with pytest.warns(RuntimeWarning, match=r"practice record was not updated .*not a readable practice database"):
+        fb = nb00.check_ecg_units(ex.solution)
+    assert fb.outcome == "PASS"
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert nb00.check_ecg_units(ex.solution).outcome == "PASS"  # no second warning in the sitting
+    assert recording.read_bytes().startswith(b"this is not a database")
+
+
+def test_the_learner_seed_is_drawn_once_and_kept_in_the_record(recording, monkeypatch):
+    from lessonlib.practice import log
+
+    monkeypatch.delenv(log.SEED_ENV, raising=False)
+    first = log.learner_seed()
+    assert isinstance(first, int) and log.learner_seed() == first
+    assert Store(recording).meta("learner_seed") == str(first)
+    monkeypatch.setenv(log.SEED_ENV, "42")
+    assert log.learner_seed() == 42
