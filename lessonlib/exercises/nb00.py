@@ -18,6 +18,7 @@ hint, reveal = EX.hint, EX.reveal
 @EX.exercise(
     1,
     "ECG units",
+    difficulty="easy",
     hints=(
         "A stored sample is a count, not a voltage: the channel definition says how many µV one count is.",
         "Multiply the stored integer by the sensitivity to get µV, then convert µV to mV (1 mV = 1000 µV).",
@@ -70,6 +71,7 @@ _CXR_KEY = {"rotation ±5°", "mild window/level change", "zoom crop keeping the
 @EX.exercise(
     2,
     "CXR label preservation",
+    difficulty="easy",
     hints=(
         "For each transform ask two things: would a radiologist still call cardiomegaly, and could the "
         "picture come out of a real acquisition?",

@@ -39,6 +39,7 @@ _DIGIT_KEY = {"shift by one pixel", "rotate ±10°", "zoom 0.9-1.1", "faint pixe
 @EX.exercise(
     1,
     "digit label preservation",
+    difficulty="easy",
     hints=(
         "Would a person reading the transformed image still write down the same digit?",
         "Think of pairs of digits that a transform maps onto each other (6 and 9, 2 and 5), and of what "
@@ -69,6 +70,7 @@ def check_digit_label_preserving(answer: Any) -> str | None:
 @EX.exercise(
     2,
     "noise = ridge",
+    difficulty="hard",
     hints=(
         "Expand the expected squared error with noise E on the inputs: the cross term vanishes, what is left?",
         "E‖E w‖² = σ²‖w‖² per row, and the loss is a sum over all n rows (not a mean). σ or σ²?",
@@ -241,6 +243,7 @@ def _probe_is_affine(fn) -> str | None:
 @EX.exercise(
     3,
     "half-time affine augmentation",
+    difficulty="medium",
     hints=(
         "Warp the whole batch once (that is vectorised), then choose per image between the warped and the "
         "original version.",

@@ -54,6 +54,7 @@ _HISTO_KEY = {"all 8 D4 symmetries", "mild stain/colour jitter", "random crop at
 @EX.exercise(
     1,
     "histology label",
+    difficulty="easy",
     hints=(
         "What on a stained tile carries the label: its orientation, its colours, its scale?",
         "A slide has no preferred orientation; the stain colours (brown DAB in IHC) and the µm per pixel "
@@ -87,6 +88,7 @@ BLACK_CORNER_FRACTION_45 = 3.0 - 2.0 * math.sqrt(2.0)
 @EX.exercise(
     2,
     "black corners at 45°",
+    difficulty="medium",
     hints=(
         "Rotate `torch.ones(1, 224, 224)` with `F.rotate(x, 45.0)`: what fraction of the output is no longer 1?",
         "Geometrically: each of the four fill corners is a right isosceles triangle with legs 1 − √2/2 of the "
@@ -158,6 +160,7 @@ def mismatch_pair() -> tuple[v2.Compose, v2.Compose]:
 @EX.exercise(
     3,
     "train/eval mismatch",
+    difficulty="medium",
     hints=(
         "Run both pipelines on the same uint8 radiograph and print shape, dtype, min, max and mean of each output.",
         "Three things differ in what the model receives: how many channels, what range the pixels are in "
@@ -400,6 +403,7 @@ def _bug_grey(train, size=224):
 @EX.exercise(
     4,
     "fundus preset",
+    difficulty="hard",
     hints=(
         "Start from the eval pipeline (check the image, convert to float in [0, 1], resize, centre-crop, "
         "normalise), then add the random steps only when `train` is true, before the normalisation.",

@@ -39,6 +39,7 @@ _NOISE_KEY = {"age (years)", "BMI (kg/m^2)", "serum cholesterol (mg/dL)"}
 @EX.exercise(
     1,
     "which features get noise",
+    difficulty="easy",
     hints=(
         "Gaussian noise produces values between the codes. For which features is a value between two "
         "recorded values still a possible patient?",
@@ -173,6 +174,7 @@ def _bug_in_place(x, fs):
 @EX.exercise(
     2,
     "wander at 0.3 Hz",
+    difficulty="medium",
     hints=(
         "A frequency in Hz needs a time axis in seconds. What is the time of sample n at sampling rate fs?",
         "t = arange(T) / fs; the sinusoid is A·sin(2π·f·t) with f = 0.3 Hz and A ≈ 0.2 mV; return x plus it "
@@ -206,6 +208,7 @@ def check_wander(fn: Any) -> str | None:
 @EX.exercise(
     3,
     "time scaling changes labels",
+    difficulty="medium",
     hints=(
         "Stretching a record in time by 1.2 makes every interval on it 1.2 times longer. Which interval "
         "defines the heart rate?",
@@ -263,6 +266,7 @@ _LEFT_ARM = [
 @EX.exercise(
     4,
     "left-arm artefact",
+    difficulty="hard",
     hints=(
         "Write every lead as a difference of electrode potentials, then put +1 on LA and 0 on every other "
         "electrode (chest electrodes included).",

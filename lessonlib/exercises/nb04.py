@@ -34,6 +34,7 @@ _ROW = _row(0.7, 0.1)
 @EX.exercise(
     1,
     "soft target",
+    difficulty="medium",
     hints=(
         "Build each sample's smoothed one-hot row first, then mix the two rows with the same λ as the images.",
         "A smoothed row is (1 − s)·onehot + s/K (every class gets s/K, the true class 1 − s more); the mixed "
@@ -154,6 +155,7 @@ def _bug_mixup_labels_unmixed(x, y, lam, index, num_classes):
 @EX.exercise(
     2,
     "mixup for one batch",
+    difficulty="medium",
     hints=(
         "The image and its label are mixed with the same λ and the same partner index.",
         "mixed_x = lam·x + (1 − lam)·x[index] keeps x's dtype; soft_y = lam·onehot + (1 − lam)·onehot[index] "
@@ -218,6 +220,7 @@ _LOSS_KEY = {
 @EX.exercise(
     3,
     "when the two forms differ",
+    difficulty="hard",
     hints=(
         "Two questions per setup: is the loss (per sample) affine in the target, and is the batch average "
         "taken the same way in both forms?",

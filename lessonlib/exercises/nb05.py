@@ -25,6 +25,7 @@ _CLIPPED = 1.0 - (32 - 20) * (12 - 0) / (32 * 32)
 @EX.exercise(
     1,
     "clipped λ",
+    difficulty="medium",
     hints=(
         "The box runs off the image at this centre. Which pixels are actually pasted?",
         "side = int(32·√(1 − λ)); the box is [c − side//2, c − side//2 + side) in x and in y, clipped to [0, 32); "
@@ -153,6 +154,7 @@ def _bug_cutmix_no_partner(x, box, index):
 @EX.exercise(
     2,
     "CutMix for one batch",
+    difficulty="medium",
     hints=(
         "Clone the batch, then overwrite the box region of every image with the same region of its partner.",
         "Rows are y and columns are x: `out[:, :, y1:y2, x1:x2] = x[index][:, :, y1:y2, x1:x2]` (half-open); "
@@ -280,6 +282,7 @@ def _bug_lesion_partner_everywhere(masks, box, index):
 @EX.exercise(
     3,
     "is the lesion still there?",
+    difficulty="hard",
     hints=(
         "A lesion mask is an image too: what happens to it if you mix it exactly like the images?",
         "Mix the masks with the same box and pairing (`mixing.cutmix(masks, ..., box=box, index=index, "

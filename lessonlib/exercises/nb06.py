@@ -51,6 +51,7 @@ _VIEWS_KEY = {"identity", "shift 4 px", "rotate 3°", "hflip"}
 @EX.exercise(
     1,
     "CXR views",
+    difficulty="easy",
     hints=(
         "A view is label-preserving when a radiologist would give the viewed image the same cardiomegaly "
         "label and it could come out of a real acquisition.",
@@ -101,6 +102,7 @@ def _example_predictions() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
 @EX.exercise(
     2,
     "right to wrong",
+    difficulty="medium",
     hints=(
         "Count samples, not accuracies: for each test image compare the plain prediction and the TTA "
         "prediction with its label.",
@@ -216,6 +218,7 @@ def _bug_d4_default_dims(mask, k):
 @EX.exercise(
     3,
     "D4 inverse for a mask",
+    difficulty="hard",
     hints=(
         "The forward view flips first (if k ≥ 4) and then turns k % 4 times. To undo two steps, undo the "
         "last one first.",
@@ -294,6 +297,7 @@ def _bug_max(logits):
 @EX.exercise(
     4,
     "mean of probabilities",
+    difficulty="medium",
     hints=(
         "Which comes first, the softmax or the average over views? The two orders give different answers.",
         "Softmax over the class axis (dim -1) for every view, then the mean over the view axis (dim 0): "

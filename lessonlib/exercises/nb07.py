@@ -153,6 +153,7 @@ _SHAPE_KEY = {"ecg_window", "squeeze"}
 @EX.exercise(
     1,
     "what a shape test catches",
+    difficulty="medium",
     hints=(
         "For each drill, ask whether the bug changes the *shape or dtype* of the output on realistic inputs, "
         "or only its values, its input, the model or the pipeline.",
@@ -183,6 +184,7 @@ _CORNER = 1 - (min(30 + 8, 32) - max(30 - 8, 0)) * (min(2 + 8, 32) - max(2 - 8, 
 @EX.exercise(
     2,
     "CutMix λ at the corner",
+    difficulty="medium",
     hints=(
         "Clip the box to the image first, in rows and in columns, then count the pasted pixels.",
         "Rows 30 ± 8 and columns 2 ± 8 run off the 32 × 32 image on one side each; λ = 1 − pasted / (32·32) "
@@ -304,6 +306,7 @@ def _bug_probe_last_sample(fn):
 @EX.exercise(
     3,
     "a probe for in-place augmentations",
+    difficulty="medium",
     hints=(
         "Keep a copy of the input taken *before* the call, and compare the input (not the output) with it after.",
         "`before = x.clone()` (a copy, not `before = x`), compare the whole batch with `torch.equal`, and use "

@@ -47,6 +47,7 @@ _IOU_MISTAKES = {
 @EX.exercise(
     1,
     "IoU of the corner box of a rotated disc",
+    difficulty="medium",
     hints=(
         "Rotating a disc about its centre leaves its tight box unchanged: a 20 x 20 square. The corner method "
         "rotates the four corners of that square and boxes them: how wide is that box?",
@@ -108,6 +109,7 @@ _SAFE_STEPS = frozenset(MASK_STEPS[:4])
 @EX.exercise(
     2,
     "which steps keep a lung mask true",
+    difficulty="easy",
     hints=(
         "For each step ask: can it produce a label value that was not there, move the mask away from its pixels, "
         "or leave a name on the wrong side?",
@@ -222,6 +224,7 @@ def _unchanged(fn):
 @EX.exercise(
     3,
     "Mixup for segmentation: soft masks",
+    difficulty="hard",
     hints=(
         "Mixing the label ids (0, 1, 2) makes no sense: the average of background and class 2 is not class 1. "
         "Mix per-class indicators instead.",

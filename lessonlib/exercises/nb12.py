@@ -44,6 +44,7 @@ _RIGHT_1 = _display(_STORED, _SLOPE, _INTERCEPT, _LEVEL, _WIDTH)  # 50 HU in the
 @EX.exercise(
     1,
     "a CT voxel through the lung window",
+    difficulty="easy",
     hints=(
         "Two steps: the file's rescale turns the stored integer into Hounsfield units; the window maps the "
         "band level ± width/2 onto [0, 1].",
@@ -89,6 +90,7 @@ _RIGHT_2 = tuple(int(n * s // _TARGET) for n, s in zip(_SHAPE, _SPACING, strict=
 @EX.exercise(
     2,
     "size after resampling to 1.5 mm",
+    difficulty="easy",
     hints=(
         "Resampling keeps the physical extent (voxels × spacing, in mm) and divides it by the new spacing.",
         "Per axis: floor(n × s / s'). The slices are 5 mm apart, the in-plane pixels 0.7 mm.",
@@ -137,6 +139,7 @@ _SPATIAL = frozenset(k for k, v in TRANSFORMS.items() if v.startswith("spatial")
 @EX.exercise(
     3,
     "which transforms touch the label map",
+    difficulty="medium",
     hints=(
         "Ask of each transform: does a voxel's content end up at a different position, or on a different grid?",
         "Transforms that move or re-grid voxels must be applied to the label map with the same parameters; "
@@ -260,6 +263,7 @@ def _probe(name, volume, keep):
 @EX.exercise(
     4,
     "lower resolution along W only",
+    difficulty="hard",
     hints=(
         "Go to k-space with fftn, move 0 Hz to the centre with fftshift, zero the planes far from the centre along "
         "the last axis only, and come back.",

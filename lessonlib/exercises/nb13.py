@@ -25,6 +25,7 @@ hint, reveal = EX.hint, EX.reveal
 @EX.exercise(
     1,
     "distinct crops with a copied generator",
+    difficulty="medium",
     hints=(
         "Each worker process starts with a copy of the dataset object, generator state included. "
         "Which images does one worker load, and in what order does its copy draw?",
@@ -84,6 +85,7 @@ _PER_IMAGE = frozenset(
 @EX.exercise(
     2,
     "which calls draw per image",
+    difficulty="medium",
     hints=(
         "Count the parameter draws of one call: one set for the call, or one per sample? The notebook's "
         "section 2 fed 8 copies of one image to each library and counted distinct results.",
@@ -205,6 +207,7 @@ def _input_kept(fn):
 @EX.exercise(
     3,
     "a worker-proof random flip",
+    difficulty="hard",
     hints=(
         "The flip of sample `index` in `epoch` must depend on (seed, epoch, index) only: not on the global "
         "RNG, not on what was drawn before. Make a generator from those numbers and draw from it.",
