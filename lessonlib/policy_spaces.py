@@ -50,7 +50,11 @@ def _solarize(n: int, h: int, w: int) -> torch.Tensor:
 #: overlap the corruptions it is tested on) and the course's ``medical`` subset. Magnitudes are in
 #: the operation's own unit: shear as tan(angle), translation in pixels, rotation in degrees,
 #: brightness/colour/contrast/sharpness as ``factor - 1``, posterize as bits kept, solarize as the
-#: threshold fraction. ``signed`` operations get a random sign.
+#: threshold fraction. ``signed`` operations get a random sign. ``wide``'s translation is torchvision's,
+#: absolute: up to 32 px whatever the size (CIFAR's whole width), so on 8x8 digits most of its bins move
+#: the content off the image (notebook 08 counts the blank draws); the other spaces scale it with the
+#: side, as RandAugment's paper does (150/331 of the side at its top bin). Use ``randaugment`` (or
+#: ``medical``) for small images; ``wide`` stays for equality with ``TrivialAugmentWide``.
 SPACES: dict[str, dict[str, tuple[Callable[[int, int, int], torch.Tensor | None], bool]]] = {
     "wide": {
         "Identity": (_none, False),

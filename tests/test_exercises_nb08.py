@@ -71,3 +71,50 @@ def test_two_op_step_float64_arithmetic_is_named_as_the_cause():
 def test_two_op_step_strict_comparison_is_not_blamed_on_the_dtype():
     fb = nb08.check_two_op_step(nb08._bug_strict)
     assert fb.outcome == "TRY AGAIN" and "float64" not in fb.message
+
+
+def _notebook_texts(path=None):
+    """``[(kind, text)]`` of notebook 08: every markdown cell and every stored output."""
+    import json
+    from pathlib import Path
+
+    path = path or Path(__file__).resolve().parents[1] / "notebooks" / "08_augmentation_policies.ipynb"
+    texts = []
+    for cell in json.loads(Path(path).read_text(encoding="utf-8"))["cells"]:
+        if cell["cell_type"] == "markdown":
+            texts.append(("markdown", "".join(cell["source"])))
+        for out in cell.get("outputs", []):
+            text = out.get("text") or out.get("data", {}).get("text/plain") or ""
+            texts.append(("output", "".join(text)))
+    return texts
+
+
+def _check_no_probability_answer(path=None):
+    from lessonlib import quiz
+
+    answers = {"08.2": nb08._P_UNTOUCHED, "08.q2": float(quiz.item("08.q2").answer)}
+    for kind, text in _notebook_texts(path):
+        for what, value in answers.items():
+            assert f"{value:.4f}" not in text, f"a stored {kind} prints {what}'s answer {value:.4f}"
+        assert "1/49" not in text and "1/196" not in text
+
+
+def _check_no_safe_list(path=None):
+    from lessonlib.policy_spaces import SPACES
+
+    safe, unsafe = set(SPACES["medical"]), {"Solarize", "Posterize", "Equalize", "Color", "Invert"}
+    for kind, text in _notebook_texts(path):
+        for line in text.splitlines() if kind == "output" else ():
+            if all(s in line for s in safe):
+                assert any(u in line for u in unsafe), f"an output lists 08.1's safe operations alone: {line}"
+
+
+def test_the_page_gives_away_no_answer_of_08_2_or_quiz_08_q2():
+    # the notebook once printed P(untouched) for N = 2 (quiz 08.q2's answer) beside a sentence that
+    # made 08.2 one multiplication away
+    _check_no_probability_answer()
+
+
+def test_no_stored_output_lists_the_safe_operations_of_08_1():
+    # the notebook once printed the medical space, 08.1's answer, under its safety checks
+    _check_no_safe_list()
