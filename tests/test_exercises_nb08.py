@@ -118,3 +118,16 @@ def test_the_page_gives_away_no_answer_of_08_2_or_quiz_08_q2():
 def test_no_stored_output_lists_the_safe_operations_of_08_1():
     # the notebook once printed the medical space, 08.1's answer, under its safety checks
     _check_no_safe_list()
+
+
+def test_notebook_08_trains_every_arm_with_the_same_optimiser_and_a_visible_augmix():
+    # AugMix once trained with AdamW weight decay 0.01 while every other arm used fit's 0 (a confound),
+    # and at severity 3, where its translations truncate to 0 px on 8x8 digits
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "notebooks" / "08_augmentation_policies.ipynb"
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    assert "weight_decay" not in code
+    assert "augmix_jsd_loss(weight=12.0, severity=10)" in code

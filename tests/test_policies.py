@@ -478,3 +478,17 @@ def test_float16_logits_are_computed_in_float32_and_returned_in_float16():
     half = P.jensen_shannon_consistency(z.half(), z.flip(0).half())
     assert half.dtype == torch.float16
     assert float(half) == pytest.approx(float(P.jensen_shannon_consistency(z, z.flip(0))), abs=1e-3)
+
+
+def test_wide_space_blanks_small_images_and_relative_translations_do_not():
+    # notebook 08's pitfall: TrivialAugmentWide translates by up to 32 px whatever the size, so on an
+    # 8x8 image most translation bins move everything off it; RandAugment's space scales with the side
+    x = torch.zeros(2000, 1, 8, 8)
+    x[:, :, 2:6, 2:6] = 1.0  # a centred square of "ink"
+    tx = {s: float(S.magnitude_table(["TranslateX"], s, 31, 8, 8)[0].max()) for s in ("wide", "randaugment")}
+    assert tx["wide"] == 32.0 and tx["randaugment"] == pytest.approx(150 / 331 * 8, abs=1e-5)
+    only_shifts = ["TranslateX", "TranslateY"]
+    for space, blank_expected in (("wide", True), ("randaugment", False)):
+        out = P.trivial_augment(x, space=space, ops=only_shifts, generator=make_generator(0)).flatten(1)
+        blank = float((out.amax(1) == out.amin(1)).double().mean())
+        assert (blank > 0.5) == blank_expected, (space, blank)
