@@ -27,7 +27,7 @@ def random_swap(tokens: list[int], u: list[tuple[float, float]]) -> list[int]:
     """
     out = list(tokens)
     n = len(out)
-    for u1, u2 in u:
+    for u1, u2 in u if n else []:  # an empty sentence has nothing to swap
         i, j = int(u1 * n), int(u2 * n)
         out[i], out[j] = out[j], out[i]
     return out
