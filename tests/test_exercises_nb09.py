@@ -52,3 +52,60 @@ def test_cross_pairs_matches_a_simulation():
     k = test.sum(-1)
     split_pairs = (k * (c + 1 - k)).sum((1,)).double()  # pairs with one member on each side
     assert float(split_pairs.mean()) == pytest.approx(nb09.EX[3].solution(n, c, f), rel=0.02)
+
+
+# ---------------------------------------------------------------------------------------------
+# Practice content of notebook 09: difficulty tags, the longest-option rule, open questions, and the
+# notebook's checked cells (issues 27 and 34)
+# ---------------------------------------------------------------------------------------------
+
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import yaml  # noqa: E402
+
+from lessonlib import quiz  # noqa: E402
+from lessonlib.dev.checked_output import CHECK_MARK, is_checked, tolerance_of  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+LEVELS = {"easy", "medium", "hard"}
+
+
+def test_every_exercise_and_quiz_item_of_09_has_a_difficulty():
+    assert {k: nb09.EX.exercises[k].difficulty for k in EXERCISES} == {1: "easy", 2: "medium", 3: "hard"}
+    untagged = [it.id for it in quiz.load("09") if it.difficulty not in LEVELS]
+    assert not untagged, f"quiz items without a difficulty: {untagged}"
+
+
+def test_the_right_option_of_09_is_the_longest_in_at_most_40_percent_of_single_choice_items():
+    choice = [it for it in quiz.load("09") if it.kind == "choice"]
+    longest = [it.id for it in choice if len(it.answer) >= max(len(o) for o in it.options)]
+    shortest = [it.id for it in choice if len(it.answer) <= min(len(o) for o in it.options)]
+    assert len(choice) >= 8
+    assert len(longest) <= 0.4 * len(choice), f"right option longest in {longest}"
+    assert len(shortest) <= 0.4 * len(choice), f"right option shortest in {shortest}"  # no inverse tell
+
+
+def test_09_has_at_least_ten_open_questions_at_every_difficulty():
+    rows = yaml.safe_load((ROOT / "lessonlib" / "content" / "open" / "09.yaml").read_text(encoding="utf-8"))
+    ids = [r["id"] for r in rows]
+    assert len(rows) >= 10 and len(set(ids)) == len(ids)
+    assert ids == [f"09.o{k}" for k in range(1, len(rows) + 1)]
+    assert {r["difficulty"] for r in rows} == LEVELS
+    for r in rows:
+        words = len(r["answer"].split())
+        assert 60 <= words <= 150, (r["id"], words)
+        assert 3 <= len(r["rubric"]) <= 5, r["id"]
+
+
+def test_every_checked_cell_of_09_parses_its_tolerance_line():
+    nb = json.loads((ROOT / "notebooks" / "09_augmentation_and_evaluation.ipynb").read_text(encoding="utf-8"))
+    checked = [
+        "".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code" and is_checked("".join(c["source"]))
+    ]
+    assert len(checked) >= 10
+    for src in checked:
+        first, second = (src.lstrip().splitlines() + [""])[:2]
+        assert first == CHECK_MARK, f"first line of a checked cell is {first!r}, expected the marker alone"
+        if "tolerance" in second:
+            assert tolerance_of(src) > 0, second

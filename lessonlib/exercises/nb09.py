@@ -61,6 +61,7 @@ def _solution_leaks() -> set[str]:
 @EX.exercise(
     1,
     "find the leaks",
+    difficulty="easy",
     hints=(
         "A leak is any step where information about the test films reaches training or the choice of "
         "model. For each step ask: does it run before the split on every film, or does it look at the test set?",
@@ -120,6 +121,7 @@ _SCENARIO_HINTS = {
 @EX.exercise(
     2,
     "pick the split",
+    difficulty="medium",
     hints=(
         "For each data set ask: what will the deployed model meet that it has never seen? That unit is the group.",
         "New patients: keep each patient on one side. An unseen hospital: hold a whole hospital out. "
@@ -213,6 +215,7 @@ def _probe(n: int, c: int, f: float):
 @EX.exercise(
     3,
     "relative pairs across the split",
+    difficulty="hard",
     hints=(
         "One source has copies + 1 versions, so how many unordered pairs of versions? With each version "
         "sent to test independently, what is the chance that one given pair is split?",
