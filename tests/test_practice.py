@@ -328,3 +328,91 @@ def test_the_whole_bank_is_tagged_has_ten_open_questions_per_notebook_and_no_lon
     longest = [it.id for it in singles if len(it.answer) == max(len(o) for o in it.options)]
     rate = len(longest) / len(singles)
     assert rate <= 0.40, f"the right option is the longest in {rate:.0%} of single-choice items ({len(longest)})"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Study time, the plan, the notebook session and the terminal's progress
+
+
+def test_study_minutes_add_up_from_the_stated_constants(tmp_path):
+    from lessonlib.practice import studyplan as sp
+
+    times = practice.study_minutes()
+    assert set(times) >= {f"{i:02d}" for i in range(14)}
+    t = times["04"]
+    ex = [i for i in practice.catalogue() if i.notebook == "04" and i.kind == "exercise"]
+    assert t.exercises == sum(sp.EXERCISE_MIN[i.difficulty] for i in ex)
+    assert t.quiz == sp.QUIZ_MIN * sum(1 for i in practice.catalogue() if i.notebook == "04" and i.kind == "quiz")
+    assert t.running == sp.RUN_SECONDS["04"] / 60
+    assert t.total == pytest.approx(t.reading + t.running + t.exercises + t.quiz + t.open)
+    # reading: 180 words of prose = 1 minute, 12 lines of code = 1 minute
+    nb = {
+        "cells": [
+            {"cell_type": "markdown", "source": "# 99 · Toy\n" + "word " * 178},
+            {"cell_type": "code", "source": "x = 1\n" * 12},
+            {"cell_type": "markdown", "source": "## Interview answer\n" + "say " * 178},
+        ]
+    }
+    (tmp_path / "99_toy.ipynb").write_text(json.dumps(nb))
+    toy = practice.study_minutes(tmp_path)["99"]
+    assert toy.title == "99 · Toy"
+    assert toy.reading == pytest.approx((180 + 180) / 180 + 1.0)
+    assert toy.interview_answer == pytest.approx(1.0) and toy.running == 1.0  # no README row: 60 s
+    with pytest.raises(FileNotFoundError, match="notebooks_dir must hold"):
+        practice.study_minutes(tmp_path / "empty")
+
+
+@pytest.mark.parametrize("days", [1, 3, 7])
+def test_a_plan_covers_the_course_in_order_over_its_days(days):
+    blocks = practice.plan(days)
+    assert {b.day for b in blocks} == set(range(1, days + 1))
+    nbs = [b.notebook for b in blocks if b.notebook]
+    assert nbs == sorted(nbs) and set(nbs) == set(practice.study_minutes())
+    assert "mock interview" in blocks[-1].what and blocks[-1].day == days
+    total = {d: sum(b.minutes for b in blocks if b.day == d) for d in range(1, days + 1)}
+    assert max(total.values()) < 2 * min(total.values()) + 60, "days are roughly balanced"
+    text = practice.format_plan(blocks)
+    assert text.count("Day ") == days and "Total: about" in text
+
+
+def test_plans_get_shorter_with_fewer_days_and_bad_days_are_named():
+    hours = {d: sum(b.minutes for b in practice.plan(d)) for d in (1, 3, 7)}
+    assert hours[1] < hours[3] < hours[7]
+    for bad in (0, 2, 5, True, "3"):
+        with pytest.raises(ValueError, match=r"days must be 1, 3 or 7, got"):
+            practice.plan(bad)
+
+
+def test_the_terminal_prints_a_plan_and_the_mock_clock(db, monkeypatch):
+    import io
+
+    from lessonlib.practice import __main__ as cli
+
+    out = io.StringIO()
+    assert cli.main(["plan", "--days", "3"], out=out) == 0
+    assert out.getvalue().startswith("Day 1 (about") and "Day 3" in out.getvalue()
+    out, replies = io.StringIO(), iter(["", "all", "", "none"])
+    assert cli.main(["--db", str(db), "mock", "--minutes", "6"], read=lambda _p: next(replies), out=out) == 0
+    text = out.getvalue()
+    assert "0 of 2 done · 0 of 6 min used" in text and "1 of 2 done" in text
+    clock = iter([0.0, 0.0, 1.0, 1.0, 400.0, 400.0, 400.0])
+    monkeypatch.setattr(cli.time, "monotonic", lambda: next(clock))
+    out, replies = io.StringIO(), iter(["", "all", "", "all"])
+    cli.main(["--db", str(db), "mock", "--minutes", "6"], read=lambda _p: next(replies), out=out)
+    assert "time is up (6 minutes): 1 of 2 questions answered" in out.getvalue()
+
+
+def test_the_notebook_session_is_a_static_list_when_headless(db, monkeypatch):
+    from lessonlib.practice.notebook_ui import Session, static_page
+
+    monkeypatch.setenv("LESSONLIB_STATIC", "1")
+    s = practice.session(4)
+    assert isinstance(s, Session) and len(s.items) == 4
+    page = static_page(s.items)
+    assert page.startswith("### Today: 4 items") and "[1/4] 00." in page and "[4/4]" in page
+    assert 'quiz.check("00.q1", ...)' in page or "solve it in notebook 00" in page
+    first = s.items[0]
+    review = s.grade(0, "g")
+    assert review.item == first.id and review.rating == "Good"
+    assert s.grade(1, "s") is None and s.done[-1] == (s.items[1].id, "s")
+    assert [a.item for a in Store(db).attempts()] == [first.id]

@@ -9,7 +9,11 @@ In a notebook or a terminal::
     practice.today()                                     # what is due now, weakest topics first
     practice.stats()                                     # attempts, pass rate, due count per notebook
 
-``python -m lessonlib.practice today|mock|stats|export-anki`` does the same in a terminal.
+    practice.session()                                   # today's items in the notebook, with progress
+    practice.study_minutes(); print(practice.format_plan(practice.plan(3)))   # time per notebook, a plan
+
+``python -m lessonlib.practice today|mock|plan|stats|export-anki`` does the same in a terminal.
+Checkers record every graded attempt themselves (``lessonlib.practice.log``; off under tests and nbval).
 
 How a verdict becomes a review (``rating_for``; FSRS's four ratings are Again < Hard < Good < Easy):
 
@@ -31,6 +35,7 @@ from dataclasses import dataclass
 from lessonlib.practice.items import PracticeItem, catalogue, get
 from lessonlib.practice.log import rating_for, recording_enabled, review
 from lessonlib.practice.store import PracticeStoreError, Store, default_path
+from lessonlib.practice.studyplan import format_plan, plan, study_minutes
 
 __all__ = [
     "PracticeItem",
@@ -45,6 +50,10 @@ __all__ = [
     "today",
     "stats",
     "default_path",
+    "plan",
+    "format_plan",
+    "study_minutes",
+    "session",
 ]
 
 
@@ -197,3 +206,13 @@ def today(n: int = 20) -> list[PracticeItem]:
 def stats() -> dict[str, dict[str, float]]:
     """``Practice().stats`` on the default record."""
     return _default().stats()
+
+
+def session(n: int = 10):
+    """Today's items (``today(n)``) in a notebook: one at a time with a progress bar and self-grading
+    (live widgets), or a static list with how to answer each (``LESSONLIB_STATIC=1`` or no widgets).
+    Returns a ``notebook_ui.Session``, which displays itself."""
+    from lessonlib.practice.notebook_ui import Session
+
+    p = _default()
+    return Session(p, p.today(n))

@@ -4,7 +4,8 @@ Commands:
   today [--n N]          a session: what is due, weakest topics first, then new items; you answer (aloud
                          or on paper), press Enter to see the model answer, then grade yourself
   mock [--minutes M]     a timed round of open interview questions (exam mode: no hints); you tick the
-                         rubric points you made; the score is given per question
+                         rubric points you made; the clock is shown and the score is given per question
+  plan [--days 1|3|7]    a study plan in course order, with the measured minutes per block
   stats                  attempts, pass rate and items due, per notebook
   export-anki FILE       the whole course as one Anki deck (.apkg); re-importing updates, never duplicates
 
@@ -18,7 +19,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from lessonlib.practice import Practice, PracticeItem, PracticeStoreError, catalogue
+from lessonlib.practice import Practice, PracticeItem, PracticeStoreError, catalogue, format_plan, plan
 from lessonlib.practice.anki import export_anki
 
 SELF_GRADE = "  [g] got it   [h] got it with help   [m] missed   [s] skip   [q] quit > "
@@ -47,10 +48,24 @@ def _ticks(item: PracticeItem, read: Callable[[str], str], out) -> float | None:
         print(f"  please give point numbers between 1 and {len(item.rubric)}, 'all' or 'none'", file=out)
 
 
-def _session(practice: Practice, items: Sequence[PracticeItem], read, out) -> list[tuple]:
+def _bar(done: int, total: int, width: int = 20) -> str:
+    filled = round(width * done / max(total, 1))
+    return "#" * filled + "." * (width - filled)
+
+
+def _session(practice: Practice, items: Sequence[PracticeItem], read, out, minutes: float | None = None) -> list[tuple]:
     results = []
+    started = time.monotonic()
     for k, it in enumerate(items, start=1):
-        print(f"\n[{k}/{len(items)}] {it.id} · {it.kind} · {it.topic}\n{it.prompt}", file=out)
+        clock = ""
+        if minutes is not None:
+            used = (time.monotonic() - started) / 60
+            if used >= minutes:
+                print(f"\ntime is up ({minutes:g} minutes): {k - 1} of {len(items)} questions answered", file=out)
+                break
+            clock = f" · {used:.0f} of {minutes:g} min used"
+        print(f"\n[{_bar(k - 1, len(items))}] {k - 1} of {len(items)} done{clock}", file=out)
+        print(f"[{k}/{len(items)}] {it.id} · {it.kind} · {it.topic}\n{it.prompt}", file=out)
         start = time.monotonic()
         if _ask("  (answer, then press Enter to see the model answer; q to quit) ", read) == "q":
             break
@@ -85,11 +100,16 @@ def main(argv: Sequence[str] | None = None, *, read: Callable[[str], str] = inpu
     p_today.add_argument("--n", type=int, default=10, help="how many items (default 10)")
     p_mock = sub.add_parser("mock", help="a timed round of open interview questions")
     p_mock.add_argument("--minutes", type=int, default=15, help="length of the round (about 3 minutes a question)")
+    p_plan = sub.add_parser("plan", help="a study plan for 1, 3 or 7 days")
+    p_plan.add_argument("--days", type=int, default=7, choices=(1, 3, 7), help="days until the interview")
     sub.add_parser("stats", help="attempts, pass rate and due items per notebook")
     p_anki = sub.add_parser("export-anki", help="write the course as an Anki deck")
     p_anki.add_argument("file", help="the .apkg file to write")
     args = parser.parse_args(argv)
 
+    if args.command == "plan":
+        print(format_plan(plan(args.days)), file=out)
+        return 0
     if args.command == "export-anki":
         try:
             path = export_anki(args.file)
@@ -126,7 +146,7 @@ def main(argv: Sequence[str] | None = None, *, read: Callable[[str], str] = inpu
         opens.sort(key=lambda it: -weak.get(it.topic, 0.0))
         items = opens[: max(1, args.minutes // 3)]
         print(f"mock interview: {len(items)} questions, about 3 minutes each, no hints", file=out)
-        results = _session(practice, items, read, out)
+        results = _session(practice, items, read, out, minutes=args.minutes)
     if results:
         print("\nscore by question:", file=out)
         for item_id, score, _ in results:
