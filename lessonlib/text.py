@@ -262,12 +262,12 @@ def substitute(
     _check_batch(tokens, lengths)
     if not isinstance(replacements, Mapping):
         raise TypeError(f"replacements must be a mapping {{id: id}}, got {type(replacements).__name__}")
-    size = max(
-        [int(tokens.max()) + 1, *(int(k) + 1 for k in replacements), *(int(v) + 1 for v in replacements.values())]
-    )
+    pairs = [
+        (check_int(k, "replacements key", low=len(_SPECIAL)), check_int(v, "replacements value", low=0))
+        for k, v in replacements.items()
+    ]
+    size = max([int(tokens.max()), *(k for k, _ in pairs), *(v for _, v in pairs)]) + 1
     table = torch.arange(size, device=tokens.device)
-    for k, v in replacements.items():
-        check_int(k, "replacements key", low=len(_SPECIAL))
-        check_int(v, "replacements value", low=0)
-        table[int(k)] = int(v)
+    for k, v in pairs:
+        table[k] = v
     return torch.where(_valid(tokens, lengths), table[tokens], tokens), lengths.clone()

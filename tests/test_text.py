@@ -143,5 +143,7 @@ def test_bad_inputs_name_the_parameter():
         text.build_vocabulary("one sentence")
     with pytest.raises(TypeError, match=r"replacements must be a mapping"):
         text.substitute(tokens, lengths, [(3, 4)])
+    with pytest.raises(ValueError, match=r"replacements key must be >= 3"):
+        text.substitute(tokens, lengths, {text.MASK: 5})
     with pytest.raises(ValueError, match=r"vocab_size=5"):
         text.bag_of_words(tokens, lengths, 5)
