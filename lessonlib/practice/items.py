@@ -168,5 +168,6 @@ def get(item_id: str) -> PracticeItem:
         if it.id == item_id:
             return it
     raise ValueError(
-        f"item_id must be a practice id such as '04.q3' (quiz), '04.2' (exercise) or '07.o1' / '07.m1' (open), got {item_id!r}"
+        "item_id must be a practice id such as '04.q3' (quiz), '04.2' (exercise) or '07.o1' / '07.m1' (open), "
+        f"got {item_id!r}"
     )
