@@ -73,8 +73,8 @@ _CXR_KEY = {"rotation ±5°", "mild window/level change", "zoom crop keeping the
     "CXR label preservation",
     difficulty="easy",
     hints=(
-        "For each transform ask two things: would a radiologist still call cardiomegaly, and could the "
-        "picture come out of a real acquisition?",
+        "For each transform ask two things: would a radiologist still call cardiomegaly, and could a "
+        "detector record that picture at all, however rarely?",
         "Cardiomegaly is a ratio of widths (heart to chest). Which transforms change that ratio or remove the "
         "heart border, and which produce something no detector records? Mirroring keeps the ratio.",
     ),

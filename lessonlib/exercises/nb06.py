@@ -54,7 +54,7 @@ _VIEWS_KEY = {"identity", "shift 4 px", "rotate 3°", "hflip"}
     difficulty="easy",
     hints=(
         "A view is label-preserving when a radiologist would give the viewed image the same cardiomegaly "
-        "label and it could come out of a real acquisition.",
+        "label and a detector could record such an image at all, however rarely.",
         "Cardiomegaly is a heart-to-chest width ratio. Small positioning changes and a mirror keep it; which "
         "views show a chest no detector records?",
     ),

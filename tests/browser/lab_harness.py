@@ -94,6 +94,7 @@ class LabServer:
             f.write_text(json.dumps(content))
         env = dict(os.environ)
         env.pop("LESSONLIB_STATIC", None)  # live widgets: the whole point of this test
+        env["LESSONLIB_PRACTICE_RECORD"] = "0"  # a test run never writes into the user's practice record
         env.update(
             JUPYTER_CONFIG_DIR=str(cfg / "config"),
             JUPYTER_DATA_DIR=str(cfg / "data"),
