@@ -401,9 +401,7 @@ def test_bad_inputs_name_the_parameter():
         TypeError, match=r"pred must be binary masks \[B, \.\.\.\] \(bool or 0/1\), got dtype torch.float32"
     ):
         metrics.dice_score(torch.rand(1, 3, 3), torch.zeros(1, 3, 3, dtype=torch.bool))
-    with pytest.raises(
-        ValueError, match=r"target must be a binary mask \(0/1\) when num_classes is None, got 2\.\.2"
-    ):
+    with pytest.raises(ValueError, match=r"target must be a binary mask \(0/1\) when num_classes is None, got 2\.\.2"):
         metrics.dice_score(torch.zeros(1, 3, 3, dtype=torch.long), torch.full((1, 3, 3), 2))
     with pytest.raises(ValueError, match=r"pred is empty"):
         metrics.dice_score(torch.zeros(0, 3, 3, dtype=torch.bool), torch.zeros(0, 3, 3, dtype=torch.bool))
