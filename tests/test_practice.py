@@ -285,6 +285,21 @@ def test_every_checker_attempt_is_recorded_with_hints_and_one_review_per_sitting
     )
 
 
+def test_a_code_review_drill_is_a_card_and_its_check_is_recorded(recording, capsys):
+    from lessonlib import review
+    from lessonlib.review import answers
+    from lessonlib.review.drills import buggy_function, snippet
+
+    drills = [i for i in practice.catalogue() if i.kind == "drill"]
+    assert [i.id for i in drills] == [f"07.d{k}" for k in range(1, len(review.names()) + 1)]
+    assert all(i.difficulty in ("easy", "medium", "hard") and "review.show(" in i.prompt for i in drills)
+    name = review.names()[0]
+    assert review.check(name, buggy_function(name)).outcome == "TRY AGAIN"
+    assert review.check(name, getattr(answers, snippet(name).function)).outcome == "PASS"
+    rows = [(a.item, a.verdict) for a in Store(recording).attempts()]
+    assert rows == [("07.d1", "fail"), ("07.d1", "pass")]
+
+
 def test_a_broken_record_warns_once_and_the_checker_still_answers(recording, capsys):
     from lessonlib.exercises import nb00
 

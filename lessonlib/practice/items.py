@@ -4,6 +4,8 @@ Three kinds, each with a stable id (the id of its card in the practice record an
 
 * ``quiz``: the quick-check questions (``lessonlib/content/quiz/NN.yaml``), id ``"NN.qK"``;
 * ``exercise``: the self-checking exercises (``lessonlib.exercises.nbNN``), id ``"NN.K"``;
+* ``drill``: notebook 07's code-review drills (``lessonlib/content/review_drills.yaml``), id ``"07.dK"``
+  (K is the drill's number, its order in the file, which is append-only; ``review.check`` records it);
 * ``open``: the spoken-answer questions with a model answer and a rubric: ``lessonlib/content/open/NN.yaml``
   (id ``"NN.oK"``, written in the file) and notebook 07's mock interview
   (``lessonlib/content/mock_interview.yaml``, id ``"NN.mK"``, K counting within notebook NN).
@@ -13,13 +15,14 @@ The catalogue reads the course's content; it adds nothing to it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
 __all__ = ["PracticeItem", "catalogue", "get"]
 
-KINDS = ("quiz", "exercise", "open")
+KINDS = ("quiz", "exercise", "drill", "open")
 DIFFICULTIES = ("easy", "medium", "hard")
 
 
@@ -91,6 +94,22 @@ def _exercise_items() -> list[PracticeItem]:
     return out
 
 
+def _drill_items() -> list[PracticeItem]:
+    import yaml
+
+    text = resources.files("lessonlib").joinpath("content", "review_drills.yaml").read_text(encoding="utf-8")
+    out = []
+    for k, row in enumerate(yaml.safe_load(text) or [], start=1):
+        prompt = (
+            f"Code-review drill {k} ({row['title']}): find the silent bug in `{row['function']}`. Open notebook 07 "
+            f"and run review.show({row['name']!r}); check your fix with review.check({row['name']!r}, fixed)."
+        )
+        answer = f"The bug: {row['bug_class']}.\n\n{' '.join(str(row['explanation']).split())}"
+        level = str(row.get("difficulty", ""))
+        out.append(PracticeItem(f"07.d{k}", "07", "drill", str(row["title"]), prompt, answer, difficulty=level))
+    return out
+
+
 OPEN_KINDS = ("conceptual", "numerical", "design", "coding", "debugging")
 
 
@@ -149,13 +168,17 @@ def _open_items() -> list[PracticeItem]:
 @cache
 def catalogue() -> tuple[PracticeItem, ...]:
     """Every practicable item of the course, sorted by notebook, then kind, then id."""
-    items = _quiz_items() + _exercise_items() + _open_items()
+    items = _quiz_items() + _exercise_items() + _drill_items() + _open_items()
     ids = [i.id for i in items]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         raise ValueError(f"the course's content has duplicate practice ids: {dupes}")
     order = {k: n for n, k in enumerate(KINDS)}
-    return tuple(sorted(items, key=lambda i: (i.notebook, order[i.kind], i.id)))
+
+    def natural(item_id: str) -> tuple:  # "07.d2" before "07.d10"
+        return tuple(int(t) if t.isdigit() else t for t in re.findall(r"\d+|\D+", item_id))
+
+    return tuple(sorted(items, key=lambda i: (i.notebook, order[i.kind], natural(i.id))))
 
 
 def get(item_id: str) -> PracticeItem:
@@ -168,6 +191,7 @@ def get(item_id: str) -> PracticeItem:
         if it.id == item_id:
             return it
     raise ValueError(
-        "item_id must be a practice id such as '04.q3' (quiz), '04.2' (exercise) or '07.o1' / '07.m1' (open), "
+        "item_id must be a practice id such as '04.q3' (quiz), '04.2' (exercise), '07.d3' (drill) or "
+        "'07.o1' / '07.m1' (open), "
         f"got {item_id!r}"
     )

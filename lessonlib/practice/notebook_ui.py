@@ -20,13 +20,14 @@ __all__ = ["Session", "static_page"]
 _HOW = {
     "quiz": 'answer with `quiz.check("{id}", ...)`',
     "exercise": "solve it in notebook {nb}; its checker records the attempt",
+    "drill": "fix it in notebook 07; `review.check` records the attempt",
     "open": 'say the answer aloud, then `practice.record("{id}", "self-graded", score=share of rubric points)`',
 }
 
 
 def static_page(items: Sequence[PracticeItem]) -> str:
     """The session as markdown: a heading with the count by kind, then each item's front and how to answer."""
-    kinds = {k: sum(1 for i in items if i.kind == k) for k in ("quiz", "exercise", "open")}
+    kinds = {k: sum(1 for i in items if i.kind == k) for k in ("quiz", "exercise", "drill", "open")}
     counts = ", ".join(f"{n} {k}" for k, n in kinds.items() if n)
     parts = [f"### Today: {len(items)} items ({counts or 'nothing due'})"]
     for k, it in enumerate(items, start=1):

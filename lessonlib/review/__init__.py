@@ -102,6 +102,7 @@ def check(name: str, fn: Any, *, must_pass: bool = False) -> Feedback:
         pass_message=f"all {len(named)} checks pass.",
         must_pass=must_pass,
         placeholder="paste the function into this cell, fix it, and pass it instead of `...`.",
+        item_id=f"07.d{s.number}",  # its practice id (lessonlib.practice.items): the attempt is recorded
     )
 
 
