@@ -121,6 +121,7 @@ def test_a_fault_in_the_checker_is_reported_as_ours():
     fb = broken(lambda x: x)
     assert fb.outcome == CHECKER_BUG and "bug in lessonlib" in fb.message
     assert fb.passed is False
+    assert "98" not in exercises.registered_notebooks()  # a scratch registry never joins the course's bank
 
 
 def test_number_never_states_the_expected_value_and_accepts_every_representation():

@@ -1101,15 +1101,19 @@ def is_student_copy() -> bool:
 
 def registered_notebooks() -> dict[str, Notebook]:
     """Import every ``lessonlib.exercises.nbNN`` module and return ``{"NN": Notebook}`` for those that
-    declare a registry."""
+    declare a registry. Only the shipped modules count: a ``Notebook`` built in a test or a learner's
+    own cell never enters the practice catalogue."""
     import importlib
     import pkgutil
 
     here = os.path.dirname(__file__)
+    shipped = set()
     for mod in pkgutil.iter_modules([here]):
         if mod.name.startswith("nb") and mod.name[2:].isdigit():
             importlib.import_module(f"{__name__}.{mod.name}")
-    return dict(sorted(_REGISTRY.items()))
+            shipped.add(mod.name[2:])
+    # a Notebook made elsewhere (a test, a learner's scratch cell) is not part of the course's bank
+    return {nb: reg for nb, reg in sorted(_REGISTRY.items()) if nb in shipped}
 
 
 # ----------------------------------------------------------------------------------------------
