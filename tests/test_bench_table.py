@@ -97,3 +97,28 @@ def test_notebook_times_table_takes_medians_and_marks_missing_machines(tmp_path,
     assert bench_table.main(["--times", f"CPU={path}"]) == 0
     assert "| 02_presets | 30 (20) |" in capsys.readouterr().out
     assert bench_table.main(["--times", str(path)]) == 1
+
+
+def test_bench_revision_exports_an_earlier_lessonlib_under_its_own_name(tmp_path):
+    import importlib
+    import subprocess
+    import sys
+
+    from tools import bench_revision
+
+    if subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True).returncode:
+        pytest.skip("not a git checkout")
+    pkg = bench_revision.export_package("HEAD", tmp_path)
+    assert pkg.name == "lessonlib_rev" and (pkg / "policies.py").is_file()
+    text = (pkg / "policies.py").read_text()
+    assert "lessonlib_rev." in text and "from lessonlib." not in text and "import lessonlib\n" not in text
+    sys.path.insert(0, str(tmp_path))
+    try:
+        mod = importlib.import_module("lessonlib_rev.policies")
+        assert mod.__file__.startswith(str(tmp_path)) and callable(mod.trivial_augment)
+    finally:
+        sys.path.remove(str(tmp_path))
+        for name in [m for m in sys.modules if m == "lessonlib_rev" or m.startswith("lessonlib_rev.")]:
+            del sys.modules[name]
+    with pytest.raises(SystemExit, match="cannot export lessonlib/ at 'no-such-rev'"):
+        bench_revision.export_package("no-such-rev", tmp_path / "x")
