@@ -116,3 +116,87 @@ def test_bad_inputs_name_the_parameter():
         spectro.log_spectrogram(torch.zeros(2, 3, 50))
     with pytest.raises(ValueError, match=r"x has 10 samples; reflect padding needs more than n_fft // 2 = 16"):
         spectro.log_spectrogram(torch.zeros(2, 10))
+
+
+# ---------------------------------------------------------------------------------------------
+# Time warp
+# ---------------------------------------------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=seeds, b=st.integers(1, 5), f=st.integers(1, 6), t=st.integers(3, 24), iid=st.booleans(), data=st.data())
+def test_time_warp_equals_reference_on_the_same_draws(seed, b, f, t, iid, data):
+    w = data.draw(st.integers(0, (t - 3) // 2))
+    spec = torch.randn(b, f, t, generator=make_generator(seed + 1), dtype=torch.float64)
+    fast = spectro.time_warp(spec, time_warp_param=w, iid=iid, generator=make_generator(seed))
+    u = uniform((2, b if iid else 1), generator=make_generator(seed)).expand(-1, b)
+    want = ref.time_warp(spec, u[0], u[1], w) if w else spec
+    torch.testing.assert_close(fast, want, atol=1e-12, rtol=0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=seeds, b=st.integers(1, 4), t=st.integers(9, 20), data=st.data())
+def test_spec_augment_with_warp_is_reference_warp_then_masks(seed, b, t, data):
+    """Park et al.'s order: warp first, then frequency masks, then time masks; the warp's draws come first."""
+    w, fp, tp = data.draw(st.integers(1, (t - 3) // 2)), data.draw(st.integers(0, 5)), data.draw(st.integers(0, t))
+    spec = torch.randn(b, 5, t, generator=make_generator(seed + 1), dtype=torch.float64)
+    fast = spectro.spec_augment(
+        spec, freq_mask_param=fp, time_mask_param=tp, time_warp_param=w, generator=make_generator(seed)
+    )
+    g = make_generator(seed)
+    u_warp, u_masks = uniform((2, b), generator=g), uniform((2, 2, b), generator=g)
+    want = ref.spec_augment(ref.time_warp(spec, u_warp[0], u_warp[1], w), u_masks, fp, tp, 1, 1)
+    torch.testing.assert_close(fast, want, atol=1e-12, rtol=0)
+
+
+def test_time_warp_keeps_the_ends_moves_the_centre_and_stays_in_range():
+    t = 20
+    ramp = torch.arange(t, dtype=torch.float64).expand(64, 3, t)  # value = input time
+    out = spectro.time_warp(ramp, time_warp_param=4, generator=make_generator(0))
+    assert torch.equal(out[..., 0], ramp[..., 0]) and torch.equal(out[..., -1], ramp[..., -1])
+    assert bool((out.diff(dim=2) > 0).all())  # a monotone map: frames keep their order
+    assert float(out.min()) >= 0 and float(out.max()) <= t - 1
+    shift = (out[:, 0] - ramp[:, 0]).abs().amax(1)  # how far each spectrogram's time map moved a frame
+    assert float(shift.max()) <= 4 + 1e-9 and float(shift.min()) < float(shift.max())  # per-sample warps
+    same = spectro.time_warp(ramp, time_warp_param=4, iid=False, generator=make_generator(0))
+    assert all(torch.equal(same[0], same[i]) for i in range(64))  # ESPnet's equal-length batch: one warp
+
+
+def test_time_warp_zero_is_an_untouched_copy_and_draws_nothing():
+    spec = torch.randn(2, 4, 9)
+    g = make_generator(5)
+    out = spectro.time_warp(spec, time_warp_param=0, generator=g)
+    assert torch.equal(out, spec) and out.data_ptr() != spec.data_ptr()
+    assert torch.equal(g.get_state(), make_generator(5).get_state())
+    masks_only = spectro.spec_augment(spec, freq_mask_param=2, time_mask_param=2, generator=make_generator(1))
+    explicit = spectro.spec_augment(
+        spec, freq_mask_param=2, time_mask_param=2, time_warp_param=0, generator=make_generator(1)
+    )
+    assert torch.equal(masks_only, explicit)
+
+
+def test_time_warp_keeps_dtype_device_and_input():
+    spec = torch.randn(3, 4, 12, dtype=torch.float32)
+    spec0 = spec.clone()
+    out = spectro.time_warp(spec, time_warp_param=3, generator=make_generator(0))
+    assert torch.equal(spec, spec0) and out.dtype == torch.float32 and out.device == spec.device
+    again = spectro.time_warp(spec, time_warp_param=3, generator=make_generator(0))
+    assert torch.equal(out, again)
+
+
+def test_time_warp_bad_inputs_name_the_parameter():
+    spec = torch.zeros(2, 5, 10)
+    with pytest.raises(ValueError, match=r"time_warp_param must be <= \(T - 3\) // 2 = 3 for spectrograms of T = 10"):
+        spectro.time_warp(spec, time_warp_param=4)
+    with pytest.raises(ValueError, match=r"time_warp_param must be <= \(T - 3\) // 2 = 3"):
+        spectro.spec_augment(spec, freq_mask_param=1, time_mask_param=1, time_warp_param=4)
+    with pytest.raises(ValueError, match=r"time_warp_param must be >= 0"):
+        spectro.time_warp(spec, time_warp_param=-1)
+    with pytest.raises(TypeError, match=r"time_warp_param"):
+        spectro.time_warp(spec, time_warp_param=1.5)
+    with pytest.raises(TypeError, match=r"iid must be"):
+        spectro.time_warp(spec, time_warp_param=1, iid="no")
+    with pytest.raises(ValueError, match=r"spec contains NaN"):
+        spectro.time_warp(spec.index_fill(2, torch.tensor([3]), float("nan")), time_warp_param=1)
+    with pytest.raises(TypeError, match=r"spec must be a floating-point tensor"):
+        spectro.time_warp(torch.zeros(2, 5, 10, dtype=torch.long), time_warp_param=1)
