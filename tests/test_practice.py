@@ -378,6 +378,25 @@ def test_study_minutes_add_up_from_the_stated_constants(tmp_path):
         practice.study_minutes(tmp_path / "empty")
 
 
+def test_the_readme_and_the_course_map_state_the_measured_study_minutes():
+    """The README's study-time table and the 00 map's study column are what ``study_minutes()`` says now:
+    an edit that adds prose, an exercise or a question must update them (the numbers are rounded)."""
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    times = practice.study_minutes()
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| (\d\d) \| (\d+ \| \d+ \| \d+ \| \d+ \| \d+) \|$", readme, flags=re.M))
+    assert set(rows) == set(times), "README: one study-time row per notebook"
+    for nb, t in times.items():
+        want = [round(t.reading + t.running), round(t.exercises), round(t.quiz), round(t.open), round(t.total)]
+        assert [int(v) for v in rows[nb].split(" | ")] == want, f"README study-time row {nb}"
+    course_map = json.loads((root / "notebooks" / "00_course_map.ipynb").read_text(encoding="utf-8"))
+    text = "".join("".join(c["source"]) for c in course_map["cells"] if c["cell_type"] == "markdown")
+    column = dict(re.findall(r"^\| (\d\d) \| \[.*\| (\d+) \|$", text, flags=re.M))
+    assert column == {nb: str(round(t.total)) for nb, t in times.items() if nb != "00"}, "00 map's study column"
+
+
 @pytest.mark.parametrize("days", [1, 3, 7])
 def test_a_plan_covers_the_course_in_order_over_its_days(days):
     blocks = practice.plan(days)
