@@ -3,7 +3,7 @@
 On one batch of 64 small images and the course's ``SmallCNN`` (eval mode, inference mode), D4 (8 views):
 
 * ``tta``: ``lessonlib.tta.predict_with_tta(model, x)`` with its default ``batch_size``
-  (``default_batch_size``: about 16 384 input pixels per forward pass on a CPU);
+  (``default_batch_size``: at most 65 536 input pixels and 256 view-images per forward pass on a CPU);
 * ``tta_one_pass``: the same with ``batch_size=64``: all 512 view-images in one forward pass;
 * ``plain8``: eight plain forward passes of the batch (the compute TTA cannot avoid), no views;
 * ``loop``: a per-image loop over the same views: for each image its 8 views go through the model
@@ -19,19 +19,24 @@ call, with the default chunking and with all views of all images in one pass (``
 ``make bench`` reports next to the ratios).
 
 ``python -m benchmarks.bench_tta --sweep`` times every chunk size (``chunk_sweep``): the measurement
-behind the default ``batch_size`` (``tta.DEFAULT_PIXELS_PER_PASS_CPU = 2**14`` input pixels per pass).
-The sweep that set it, on the course's 2-core CPU (SmallCNN, 64 images, D4, median ms per call for
-chunks of 1/2/4/8/16/32/64 images, ``OMP_WAIT_POLICY=PASSIVE`` as the Makefile sets it):
+behind the default ``batch_size`` (``tta.DEFAULT_PIXELS_PER_PASS_CPU = 2**16`` input pixels and
+``tta.DEFAULT_VIEW_IMAGES_PER_PASS_CPU = 256`` view-images per pass, whichever allows fewer images).
+The sweep that set them, 2026-12-06 on the course's 2-core AMD EPYC VM (SmallCNN, 64 images, D4, median
+ms per call for chunks of 1/2/4/8/16/32/64 images, then eight plain passes, ``OMP_WAIT_POLICY=PASSIVE``
+as the Makefile sets it; one thread with ``OMP_NUM_THREADS=1``, as notebook 06 runs):
 
-* two threads, 8x8: 67/38/25/18/13/11.8/11.6 ms; 32x32: 156/135/127/126/125/163/244 ms;
-* one thread (as notebook 06 runs), 8x8: 32/23/18/15/14.0/14.0/16.9; 32x32: 185/193/189/187/186/281/348.
+* two threads, 8x8: 121/64/40/23/16.1/12.2/10.6, plain 21.6; 32x32: 267/195/146/139/138/185/255, plain 142;
+* one thread, 8x8: 52/35/25/21.6/19.3/19.0/23.0, plain 19.5; 32x32: 256/241/231/226/230/398/506, plain 232.
 
 Small chunks pay per-pass overhead; on 32x32 images, chunks past 16 images (128k pixels) are slower
-again, as the activations outgrow the cache. 2**14 pixels (32 images of 8x8, 2 of 32x32) was within
-8 % of the fastest chunk in all four settings. (An earlier sweep with OpenMP's default spinning wait
+again, as the activations outgrow the cache, and on 8x8 one thread is slower with all 64 images in one
+pass. The default (32 images of 8x8, 8 of 32x32) is within 1 % of the fastest chunk at one thread and
+within 16 % at two (where one pass of all 64 digits is fastest); the earlier budget of 2**14 pixels gave
+32x32 images 2 per pass, 1.4x the best chunk at two threads, which is why ``tta`` missed its
+"<= 1.2x plain8" goal there until 2026-12-06. (An earlier sweep with OpenMP's default spinning wait
 policy made every chunk above ~32k pixels look twice as slow: on these virtual machines each
 multi-threaded operation then waits milliseconds for the second core.) Re-run the sweep after
-changing the model or the machine, and update the constant and these figures together.
+changing the model or the machine, and update the constants and these figures together.
 """
 
 from __future__ import annotations

@@ -41,6 +41,7 @@ __all__ = [
     "ACTIVATIONS",
     "DISAGREEMENTS",
     "DEFAULT_PIXELS_PER_PASS_CPU",
+    "DEFAULT_VIEW_IMAGES_PER_PASS_CPU",
     "DEFAULT_PIXELS_PER_PASS_ACCELERATOR",
     "default_batch_size",
     "make_views",
@@ -103,8 +104,8 @@ def predict_with_tta(
             binary) or ``None`` (the model already outputs scores you want averaged as they are).
         batch_size: images per chunk; each forward pass sees ``V × batch_size`` inputs (all views of
             the chunk, concatenated), so memory grows with ``V × batch_size``. ``None`` uses
-            ``default_batch_size(V, H, W, device)``: about 16 384 input pixels per pass on a CPU,
-            i.e. 32 digits (8x8) × 8 D4 views, chosen by the chunk-size sweep of
+            ``default_batch_size(V, H, W, device)``: at most 65 536 input pixels and 256 view-images
+            per pass on a CPU, i.e. 32 digits (8x8) × 8 D4 views, chosen by the chunk-size sweep of
             ``benchmarks/bench_tta.py`` (one giant pass of every view-image is *slower* on a CPU);
             on a GPU much larger (2**22 pixels per pass).
         return_views: also return the per-view predictions (activated, in the input's frame).
@@ -249,11 +250,13 @@ def _shift(x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
 # Chunking, validation and the private cores of predict_with_tta
 # ----------------------------------------------------------------------------------------------
 
-#: Default bound on the work per forward pass when ``batch_size=None`` on a CPU, in input pixels
-#: (views × images × H × W): small chunks pay per-pass overhead, large ones outgrow the cache. The
-#: value comes from the chunk-size sweep ``python -m benchmarks.bench_tta --sweep``; the measured
-#: figures and the reasoning are in ``benchmarks/bench_tta.py``'s docstring, where they are re-run.
-DEFAULT_PIXELS_PER_PASS_CPU = 2**14
+#: Default bounds on the work per forward pass when ``batch_size=None`` on a CPU, in input pixels
+#: (views × images × H × W) and in view-images (views × images): small chunks pay per-pass overhead,
+#: large ones outgrow the cache (on large images) or the threads' sweet spot (on tiny ones). The values
+#: come from the chunk-size sweep ``python -m benchmarks.bench_tta --sweep`` at one and two threads;
+#: the measured figures and the reasoning are in ``benchmarks/bench_tta.py``'s docstring.
+DEFAULT_PIXELS_PER_PASS_CPU = 2**16
+DEFAULT_VIEW_IMAGES_PER_PASS_CPU = 256
 #: Accelerators (CUDA, MPS) want big passes to fill the device; not tuned here beyond "large".
 DEFAULT_PIXELS_PER_PASS_ACCELERATOR = 2**22
 
@@ -261,9 +264,10 @@ DEFAULT_PIXELS_PER_PASS_ACCELERATOR = 2**22
 def default_batch_size(n_views: int, height: int, width: int, device: torch.device | str = "cpu") -> int:
     """Images per chunk that ``predict_with_tta`` uses when ``batch_size=None``.
 
-    ``max(1, budget // (n_views · height · width))`` with ``budget`` =
-    ``DEFAULT_PIXELS_PER_PASS_CPU`` (16 384) on a CPU and ``DEFAULT_PIXELS_PER_PASS_ACCELERATOR``
-    elsewhere. For D4 on 8x8 digits: 32 images (256 view-images per pass); on 32x32 images: 2.
+    On a CPU ``max(1, min(DEFAULT_PIXELS_PER_PASS_CPU // (n_views · height · width),
+    DEFAULT_VIEW_IMAGES_PER_PASS_CPU // n_views))`` (65 536 pixels, 256 view-images); elsewhere
+    ``max(1, DEFAULT_PIXELS_PER_PASS_ACCELERATOR // (n_views · height · width))``. For D4 on 8x8 digits:
+    32 images (256 view-images per pass); on 32x32 images: 8; on 64x64: 2; from 65x65 on: 1.
 
     Raises:
         TypeError/ValueError naming the parameter: sizes that are not integers >= 1, a ``device``
@@ -277,8 +281,10 @@ def default_batch_size(n_views: int, height: int, width: int, device: torch.devi
         kind = torch.device(device).type
     except RuntimeError as exc:
         raise ValueError(f"device must name a torch device such as 'cpu' or 'cuda', got {device!r}") from exc
-    budget = DEFAULT_PIXELS_PER_PASS_CPU if kind == "cpu" else DEFAULT_PIXELS_PER_PASS_ACCELERATOR
-    return max(1, budget // (n_views * height * width))
+    if kind != "cpu":
+        return max(1, DEFAULT_PIXELS_PER_PASS_ACCELERATOR // (n_views * height * width))
+    by_pixels = DEFAULT_PIXELS_PER_PASS_CPU // (n_views * height * width)
+    return max(1, min(by_pixels, DEFAULT_VIEW_IMAGES_PER_PASS_CPU // n_views))
 
 
 def _check_tta_args(
