@@ -55,9 +55,11 @@ def _masks(spec, u, freq_mask_param, time_mask_param, n_freq, value):
     return spec.masked_fill(~keep, value)
 
 
-def _warp(spec, u, warp_param):
-    """Apply the time warps of draws ``u`` ``[2, B]`` in one gather (unchecked core)."""
+def _warp(spec, warp_param, iid, generator):
+    """Draw the time warps (``uniform`` ``[2, B or 1]``: centre, then shift) and apply them in one
+    gather (unchecked core of ``time_warp`` and ``spec_augment``)."""
     b, f, t = spec.shape
+    u = uniform((2, b if iid else 1), generator=generator, device=spec.device).expand(-1, b)
     c = (warp_param + 1 + u[0].double() * (t - 3 - 2 * warp_param))[:, None]  # [B, 1]
     w = c + ((2 * u[1].double() - 1) * warp_param)[:, None]
     j = torch.arange(t, dtype=torch.float64, device=spec.device)
@@ -107,10 +109,7 @@ def time_warp(
     warp = _check_warp_param(time_warp_param, spec.shape[2])
     iid = check_bool(iid, "iid")
     check_generator(generator)
-    if warp == 0:
-        return spec.clone()
-    u = uniform((2, spec.shape[0] if iid else 1), generator=generator, device=spec.device)
-    return _warp(spec, u.expand(-1, spec.shape[0]), warp)
+    return _warp(spec, warp, iid, generator) if warp else spec.clone()
 
 
 def spec_augment(
@@ -159,6 +158,6 @@ def spec_augment(
     warp = _check_warp_param(time_warp_param, t)
     check_generator(generator)
     if warp:
-        spec = _warp(spec, uniform((2, b if iid else 1), generator=generator, device=spec.device).expand(-1, b), warp)
+        spec = _warp(spec, warp, iid, generator)
     u = uniform((n_freq + n_time, 2, b if iid else 1), generator=generator, device=spec.device)
     return _masks(spec, u.expand(-1, -1, b), freq_mask_param, time_mask_param, n_freq, mask_value)

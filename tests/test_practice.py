@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import os
 import pty
+import re
 import select
 import sqlite3
 import subprocess
@@ -381,8 +382,6 @@ def test_study_minutes_add_up_from_the_stated_constants(tmp_path):
 def test_the_readme_and_the_course_map_state_the_measured_study_minutes():
     """The README's study-time table and the 00 map's study column are what ``study_minutes()`` says now:
     an edit that adds prose, an exercise or a question must update them (the numbers are rounded)."""
-    import re
-
     root = Path(__file__).resolve().parents[1]
     times = practice.study_minutes()
     readme = (root / "README.md").read_text(encoding="utf-8")
